@@ -1,0 +1,41 @@
+import type { Topic, TopicEvents } from '@llm-cache/codec';
+
+export interface EventMeta {
+  topic: Topic;
+  key: string;
+  partition: number;
+  offset: string;
+  /** 1 on first delivery, more on redelivery. */
+  attempt: number;
+}
+
+export type EventHandler<K extends Topic> = (value: TopicEvents[K], meta: EventMeta) => Promise<void>;
+
+export type TopicHandlers = { [K in Topic]?: EventHandler<K> };
+
+export interface SubscribeOptions {
+  /** Consumer group: each event reaches one member of every group subscribed to its topic. */
+  group: string;
+  handlers: TopicHandlers;
+  /** Events handled at once per partition (ordering per key holds only at 1). Default 1. */
+  concurrency?: number;
+  /** Start from the oldest retained event instead of new ones (replay). */
+  fromBeginning?: boolean;
+}
+
+export interface Subscription {
+  close(): Promise<void>;
+}
+
+/**
+ * Topics with keys, consumer groups and at-least-once delivery. Values are Avro records checked
+ * against schemas/<topic>.avsc on publish; a handler that throws a retryable error gets the event
+ * again with backoff, any other failure sends it to the dead-letter topic and the consumer carries on.
+ */
+export interface EventBus {
+  publish<K extends Topic>(topic: K, key: string, value: TopicEvents[K]): Promise<void>;
+  /** Publishes bytes as they are, bypassing the codec (used to test dead-lettering). */
+  publishRaw(topic: Topic, key: string, value: Buffer): Promise<void>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  close(): Promise<void>;
+}

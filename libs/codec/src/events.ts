@@ -1,0 +1,134 @@
+/** TypeScript shapes of the Avro records in schemas/*.avsc, one per topic. */
+
+export const TOPICS = {
+  requests: 'llmcache.requests',
+  embedded: 'llmcache.embedded',
+  hits: 'llmcache.hits',
+  misses: 'llmcache.misses',
+  writes: 'llmcache.writes',
+  stored: 'llmcache.stored',
+  evictions: 'llmcache.evictions',
+  control: 'llmcache.control',
+  deadLetter: 'llmcache.deadletter',
+} as const;
+
+export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
+
+interface ScopeFields {
+  scopeKey: string;
+  tenant: string;
+  namespace: string;
+  model: string;
+  paramsHash: string;
+  contextHash: string;
+}
+
+export interface StorePayload {
+  entryId: string;
+  response: string;
+  tags: string[];
+  expiresAt: number | null;
+}
+
+export interface CacheRequestEvent extends ScopeFields {
+  requestId: string;
+  kind: 'LOOKUP' | 'STORE';
+  replyTo: string | null;
+  text: string;
+  threshold: number | null;
+  minCreatedAt: number | null;
+  sentAt: number;
+  store: StorePayload | null;
+}
+
+export interface EmbeddedRequestEvent {
+  request: CacheRequestEvent;
+  embeddingModel: string;
+  vector: number[];
+}
+
+export interface CacheHitEvent extends ScopeFields {
+  requestId: string;
+  replyTo: string | null;
+  entryId: string;
+  score: number;
+  response: string | null;
+  responseRef: string | null;
+  entryCreatedAt: number;
+  entryExpiresAt: number | null;
+  decidedAt: number;
+}
+
+export interface CacheMissEvent extends ScopeFields {
+  requestId: string;
+  replyTo: string | null;
+  text: string;
+  bestScore: number | null;
+  embeddingModel: string;
+  vector: number[];
+  decidedAt: number;
+}
+
+export interface CacheWriteEvent extends ScopeFields {
+  entryId: string;
+  requestId: string | null;
+  replyTo: string | null;
+  prompt: string;
+  response: string;
+  tags: string[];
+  createdAt: number;
+  expiresAt: number | null;
+  embeddingModel: string;
+  vector: number[];
+}
+
+export interface CacheStoredEvent {
+  entryId: string;
+  requestId: string | null;
+  replyTo: string | null;
+  scopeKey: string;
+  created: boolean;
+  storedAt: number;
+}
+
+export type EvictionReason = 'DELETE' | 'PURGE' | 'TTL' | 'CAPACITY' | 'MODEL_CHANGE';
+
+export interface CacheEvictionEvent {
+  entryIds: string[];
+  tenant: string;
+  namespace: string | null;
+  reason: EvictionReason;
+  at: number;
+}
+
+export interface CacheControlEvent {
+  setting: 'THRESHOLD';
+  value: number;
+  at: number;
+  origin: string;
+}
+
+export interface DeadLetterEvent {
+  topic: string;
+  partition: number | null;
+  offset: string | null;
+  key: string | null;
+  value: Buffer;
+  errorCode: string;
+  error: string;
+  consumer: string;
+  failedAt: number;
+}
+
+/** The record type carried by each topic. */
+export interface TopicEvents {
+  'llmcache.requests': CacheRequestEvent;
+  'llmcache.embedded': EmbeddedRequestEvent;
+  'llmcache.hits': CacheHitEvent;
+  'llmcache.misses': CacheMissEvent;
+  'llmcache.writes': CacheWriteEvent;
+  'llmcache.stored': CacheStoredEvent;
+  'llmcache.evictions': CacheEvictionEvent;
+  'llmcache.control': CacheControlEvent;
+  'llmcache.deadletter': DeadLetterEvent;
+}

@@ -1,0 +1,2 @@
+export { startEmbedded, type RunningCache } from './embedded.ts';
+export { createEmbedder } from './embedder-factory.ts';

@@ -1,0 +1,36 @@
+import type { CacheEntry } from '@llm-cache/core';
+import type { EntryStore, ObjectStore, VectorStore } from './ports.ts';
+
+/** The three stores of one cache, with the operations that must touch them in a fixed order. */
+export class CacheStores {
+  constructor(
+    readonly entries: EntryStore,
+    readonly vectors: VectorStore,
+    readonly objects: ObjectStore,
+  ) {}
+
+  /** The response of an entry, inline or from the object store. */
+  async responseOf(entry: Pick<CacheEntry, 'response' | 'responseRef'>): Promise<string | null> {
+    if (entry.response !== null) return entry.response;
+    if (entry.responseRef === null) return null;
+    const body = await this.objects.get(entry.responseRef);
+    return body === null ? null : body.toString('utf8');
+  }
+
+  /**
+   * Removes entries: vectors first (so no search finds them), then scalars, then objects.
+   * Returns the entries that existed.
+   */
+  async remove(ids: readonly string[]): Promise<CacheEntry[]> {
+    if (ids.length === 0) return [];
+    await this.vectors.delete(ids);
+    const removed = await this.entries.delete(ids);
+    const refs = removed.map((entry) => entry.responseRef).filter((ref): ref is string => ref !== null);
+    if (refs.length > 0) await this.objects.delete(refs);
+    return removed;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.vectors.close(), this.entries.close(), this.objects.close()]);
+  }
+}

@@ -1,0 +1,87 @@
+import type { VectorMatch, VectorQuery, VectorRecord } from '@llm-cache/core';
+import { FlatIndex } from './flat-index.ts';
+import type { VectorStore } from './ports.ts';
+import type { SqliteDatabase } from './sqlite.ts';
+
+interface VectorRow {
+  id: string;
+  scope_key: string;
+  embedding_model: string;
+  vector: Buffer;
+  created_at: number;
+  expires_at: number | null;
+}
+
+const toBlob = (vector: Float32Array): Buffer => Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+
+/** Copies the blob into an aligned Float32Array (SQLite buffers need not be 4-byte aligned). */
+const fromBlob = (blob: Buffer): Float32Array => {
+  const vector = new Float32Array(blob.byteLength / 4);
+  new Uint8Array(vector.buffer).set(blob);
+  return vector;
+};
+
+/**
+ * VectorStore of the embedded mode: a SQLite table is the durable copy and an in-memory index,
+ * rebuilt from it at start, serves searches.
+ */
+export class SqliteVectorStore implements VectorStore {
+  private readonly index = new FlatIndex();
+  private readonly statements;
+
+  constructor(private readonly db: SqliteDatabase) {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS vectors (
+        id TEXT PRIMARY KEY,
+        scope_key TEXT NOT NULL,
+        embedding_model TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER
+      );
+    `);
+    this.statements = {
+      upsert: db.prepare(`
+        INSERT INTO vectors (id, scope_key, embedding_model, vector, created_at, expires_at)
+        VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET scope_key = excluded.scope_key, embedding_model = excluded.embedding_model,
+          vector = excluded.vector, created_at = excluded.created_at, expires_at = excluded.expires_at`),
+      delete: db.prepare('DELETE FROM vectors WHERE id = ?'),
+      all: db.prepare<[], VectorRow>('SELECT * FROM vectors'),
+    };
+    for (const row of this.statements.all.iterate()) {
+      this.index.upsert({
+        id: row.id,
+        scopeKey: row.scope_key,
+        embeddingModel: row.embedding_model,
+        vector: fromBlob(row.vector),
+        createdAt: row.created_at,
+        expiresAt: row.expires_at,
+      });
+    }
+  }
+
+  async upsert(records: readonly VectorRecord[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const r of records) this.statements.upsert.run(r.id, r.scopeKey, r.embeddingModel, toBlob(r.vector), r.createdAt, r.expiresAt);
+    })();
+    for (const record of records) this.index.upsert(record);
+  }
+
+  async search(query: VectorQuery): Promise<VectorMatch[]> {
+    return this.index.search(query);
+  }
+
+  async delete(ids: readonly string[]): Promise<void> {
+    this.db.transaction(() => {
+      for (const id of ids) this.statements.delete.run(id);
+    })();
+    for (const id of ids) this.index.remove(id);
+  }
+
+  async count(): Promise<number> {
+    return this.index.size;
+  }
+
+  async close(): Promise<void> {}
+}

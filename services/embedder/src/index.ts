@@ -1,0 +1,60 @@
+import type { Embedder, RunningService } from '@llm-cache/core';
+import type { EventBus } from '@llm-cache/bus';
+import { TOPICS, type CacheRequestEvent } from '@llm-cache/codec';
+import type { Logger, Metrics } from '@llm-cache/telemetry';
+
+export interface EmbedderServiceDeps {
+  bus: EventBus;
+  embedder: Embedder;
+  logger: Logger;
+  metrics: Metrics;
+  /** Requests embedded at once; the embedder batches concurrent texts into one model run. */
+  concurrency?: number;
+}
+
+/**
+ * Consumes requests, embeds their text, and forwards lookups to the matcher (llmcache.embedded) and
+ * stores to the writer (llmcache.writes, carrying the vector).
+ */
+export async function startEmbedder(deps: EmbedderServiceDeps): Promise<RunningService> {
+  const { bus, embedder, metrics } = deps;
+  const handle = async (request: CacheRequestEvent): Promise<void> => {
+    const stop = metrics.time('embed');
+    const [vector] = await embedder.embed([request.text]);
+    stop();
+    const values = Array.from(vector as Float32Array);
+    if (request.kind === 'LOOKUP') {
+      await bus.publish(TOPICS.embedded, request.scopeKey, { request, embeddingModel: embedder.fingerprint, vector: values });
+      return;
+    }
+    const store = request.store;
+    if (!store) {
+      deps.logger.warn({ requestId: request.requestId }, 'STORE request without a store payload ignored');
+      return;
+    }
+    await bus.publish(TOPICS.writes, request.scopeKey, {
+      entryId: store.entryId,
+      requestId: request.requestId,
+      replyTo: request.replyTo,
+      scopeKey: request.scopeKey,
+      tenant: request.tenant,
+      namespace: request.namespace,
+      model: request.model,
+      paramsHash: request.paramsHash,
+      contextHash: request.contextHash,
+      prompt: request.text,
+      response: store.response,
+      tags: store.tags,
+      createdAt: request.sentAt,
+      expiresAt: store.expiresAt,
+      embeddingModel: embedder.fingerprint,
+      vector: values,
+    });
+  };
+  const subscription = await bus.subscribe({
+    group: 'llmcache-embedder',
+    concurrency: deps.concurrency ?? 64,
+    handlers: { [TOPICS.requests]: handle },
+  });
+  return { name: 'embedder', close: () => subscription.close() };
+}

@@ -1,0 +1,268 @@
+import { randomUUID } from 'node:crypto';
+import { CacheError, entryIdOf, exactKeyText, hashParams, scopeKeyOf, type Scope } from '@llm-cache/core';
+import { announceEvictions, type EventBus, type Subscription } from '@llm-cache/bus';
+import { TOPICS, type CacheHitEvent, type CacheMissEvent, type CacheStoredEvent } from '@llm-cache/codec';
+import type { CacheStores } from '@llm-cache/storage';
+import type { Logger, Metrics } from '@llm-cache/telemetry';
+import { ExactTier, type ExactTierOptions } from './exact-tier.ts';
+import { PendingReplies } from './pending.ts';
+import { ThresholdSetting } from './threshold.ts';
+
+export interface ScopeInput {
+  tenant: string;
+  namespace: string;
+  model: string;
+  params: Record<string, unknown>;
+  contextHash: string;
+  /** Normalized text to match (the prompt or the last user turn). */
+  text: string;
+}
+
+export interface ResolvedRequest {
+  scope: Scope;
+  scopeKey: string;
+  text: string;
+  exactKey: string;
+}
+
+export interface LookupOptions {
+  requestId: string;
+  threshold?: number;
+  minCreatedAt?: number;
+}
+
+export type LookupResult =
+  | { hit: true; tier: 'exact' | 'semantic'; score: number; entryId: string; response: string }
+  | { hit: false; score: number; degraded: boolean; miss: CacheMissEvent | null };
+
+export interface StoreOptions {
+  requestId: string;
+  response: string;
+  tags: string[];
+  ttlSeconds?: number;
+  wait: boolean;
+}
+
+type Reply = { kind: 'hit'; event: CacheHitEvent } | { kind: 'miss'; event: CacheMissEvent };
+
+export interface GatewayCacheDeps {
+  bus: EventBus;
+  stores: CacheStores;
+  logger: Logger;
+  metrics: Metrics;
+  threshold: number;
+  defaultTtlSeconds: number;
+  lookupTimeoutMs: number;
+  writeTimeoutMs: number;
+  exactTier: (ExactTierOptions & { enabled: boolean }) | undefined;
+  instanceId?: string;
+}
+
+/**
+ * The gateway's side of the pipeline: scope resolution, the exact tier, request/reply over the bus
+ * (correlated by request id; each gateway instance only takes the replies addressed to it), writes,
+ * deletes and purges.
+ */
+export class GatewayCache {
+  readonly instanceId: string;
+  readonly threshold: ThresholdSetting;
+  private readonly exact: ExactTier | undefined;
+  private readonly lookups = new PendingReplies<Reply>();
+  private readonly writes = new PendingReplies<CacheStoredEvent>();
+  private readonly storedAnswers = new Map<string, { exactKey: string; response: string; createdAt: number; expiresAt: number | null }>();
+  private subscription: Subscription | undefined;
+
+  constructor(private readonly deps: GatewayCacheDeps) {
+    this.instanceId = deps.instanceId ?? `gw-${randomUUID()}`;
+    this.threshold = new ThresholdSetting(deps.threshold);
+    this.exact = deps.exactTier?.enabled ? new ExactTier(deps.exactTier) : undefined;
+  }
+
+  async start(): Promise<void> {
+    const mine = (replyTo: string | null): boolean => replyTo === this.instanceId;
+    this.subscription = await this.deps.bus.subscribe({
+      group: `llmcache-gateway-${this.instanceId}`,
+      concurrency: 64,
+      handlers: {
+        [TOPICS.hits]: async (event) => {
+          if (mine(event.replyTo)) this.lookups.settle(event.requestId, { kind: 'hit', event });
+        },
+        [TOPICS.misses]: async (event) => {
+          if (mine(event.replyTo)) this.lookups.settle(event.requestId, { kind: 'miss', event });
+        },
+        [TOPICS.stored]: async (event) => this.onStored(event, mine(event.replyTo)),
+        [TOPICS.evictions]: async (event) => this.exact?.dropEntries(event.entryIds),
+        [TOPICS.control]: async (event) => {
+          if (event.setting === 'THRESHOLD' && event.origin !== this.instanceId) this.threshold.set(event.value);
+        },
+      },
+    });
+  }
+
+  private onStored(event: CacheStoredEvent, mine: boolean): void {
+    this.exact?.dropEntries([event.entryId]);
+    const answer = event.requestId === null || !mine ? undefined : this.storedAnswers.get(event.requestId);
+    if (answer && event.requestId !== null) {
+      this.storedAnswers.delete(event.requestId);
+      this.exact?.set(answer.exactKey, { entryId: event.entryId, score: 1, ...answer });
+    }
+    if (mine && event.requestId !== null) this.writes.settle(event.requestId, event);
+  }
+
+  resolve(input: ScopeInput): ResolvedRequest {
+    const scope: Scope = {
+      tenant: input.tenant,
+      namespace: input.namespace,
+      model: input.model,
+      paramsHash: hashParams(input.params),
+      contextHash: input.contextHash,
+    };
+    const scopeKey = scopeKeyOf(scope);
+    return { scope, scopeKey, text: input.text, exactKey: `${scopeKey}\u0000${exactKeyText(input.text)}` };
+  }
+
+  async lookup(request: ResolvedRequest, options: LookupOptions): Promise<LookupResult> {
+    const { metrics } = this.deps;
+    const threshold = options.threshold ?? this.threshold.get();
+    const stop = metrics.time('lookup');
+    const namespace = request.scope.namespace;
+    const now = Date.now();
+    const cached = this.exact?.get(request.exactKey, now);
+    if (cached && cached.score >= threshold && (options.minCreatedAt === undefined || cached.createdAt >= options.minCreatedAt)) {
+      metrics.lookups.inc({ outcome: 'hit', tier: 'exact', namespace });
+      stop();
+      return { hit: true, tier: 'exact', score: cached.score, entryId: cached.entryId, response: cached.response };
+    }
+    const reply = this.lookups.wait(options.requestId, this.deps.lookupTimeoutMs);
+    await this.deps.bus.publish(TOPICS.requests, request.scopeKey, {
+      requestId: options.requestId,
+      kind: 'LOOKUP',
+      replyTo: this.instanceId,
+      ...request.scope,
+      scopeKey: request.scopeKey,
+      text: request.text,
+      threshold,
+      minCreatedAt: options.minCreatedAt ?? null,
+      sentAt: now,
+      store: null,
+    });
+    const outcome = await reply;
+    stop();
+    if (outcome?.kind === 'hit') {
+      const hit = outcome.event;
+      const response = await this.deps.stores.responseOf(hit);
+      if (response !== null) {
+        metrics.lookups.inc({ outcome: 'hit', tier: 'semantic', namespace });
+        this.exact?.set(request.exactKey, {
+          entryId: hit.entryId,
+          response,
+          score: hit.score,
+          createdAt: hit.entryCreatedAt,
+          expiresAt: hit.entryExpiresAt,
+        });
+        return { hit: true, tier: 'semantic', score: hit.score, entryId: hit.entryId, response };
+      }
+    }
+    metrics.lookups.inc({ outcome: 'miss', tier: 'semantic', namespace });
+    if (outcome === undefined) this.deps.logger.warn({ requestId: options.requestId }, 'lookup timed out; answering a miss');
+    const miss = outcome?.kind === 'miss' ? outcome.event : null;
+    return { hit: false, score: miss?.bestScore ?? 0, degraded: outcome === undefined, miss };
+  }
+
+  private expiresAt(createdAt: number, ttlSeconds: number | undefined): number | null {
+    const ttl = ttlSeconds ?? this.deps.defaultTtlSeconds;
+    return ttl > 0 ? createdAt + ttl * 1000 : null;
+  }
+
+  /**
+   * Stores an answer. Without a vector the request goes through the embedder; with the vector of a
+   * miss it goes straight to the writer (the text is never embedded twice).
+   * Resolves once queued, or with wait once the writer acknowledged it (LLMCACHE_TIMEOUT otherwise).
+   */
+  async store(
+    request: ResolvedRequest,
+    options: StoreOptions,
+    miss?: CacheMissEvent | null,
+  ): Promise<{ id: string; created: boolean | null }> {
+    const id = entryIdOf(request.scopeKey, request.text);
+    const createdAt = Date.now();
+    const expiresAt = this.expiresAt(createdAt, options.ttlSeconds);
+    this.storedAnswers.set(options.requestId, { exactKey: request.exactKey, response: options.response, createdAt, expiresAt });
+    const ack = this.writes.wait(options.requestId, this.deps.writeTimeoutMs);
+    void ack.then(() => this.storedAnswers.delete(options.requestId));
+    if (miss) {
+      await this.deps.bus.publish(TOPICS.writes, request.scopeKey, {
+        entryId: id,
+        requestId: options.requestId,
+        replyTo: this.instanceId,
+        ...request.scope,
+        scopeKey: request.scopeKey,
+        prompt: request.text,
+        response: options.response,
+        tags: options.tags,
+        createdAt,
+        expiresAt,
+        embeddingModel: miss.embeddingModel,
+        vector: miss.vector,
+      });
+    } else {
+      await this.deps.bus.publish(TOPICS.requests, request.scopeKey, {
+        requestId: options.requestId,
+        kind: 'STORE',
+        replyTo: this.instanceId,
+        ...request.scope,
+        scopeKey: request.scopeKey,
+        text: request.text,
+        threshold: null,
+        minCreatedAt: null,
+        sentAt: createdAt,
+        store: { entryId: id, response: options.response, tags: options.tags, expiresAt },
+      });
+    }
+    if (!options.wait) return { id, created: null };
+    const stored = await ack;
+    if (!stored) throw new CacheError('LLMCACHE_TIMEOUT', `entry ${id} was queued but not confirmed within ${this.deps.writeTimeoutMs} ms`);
+    return { id, created: stored.created };
+  }
+
+  /** Deletes one entry of a tenant; false when it does not exist (or belongs to another tenant). */
+  async remove(tenant: string, id: string): Promise<boolean> {
+    const entry = await this.deps.stores.entries.get(id);
+    if (!entry || entry.tenant !== tenant) return false;
+    const removed = await this.deps.stores.remove([id]);
+    this.exact?.dropEntries([id]);
+    await announceEvictions(this.deps.bus, removed, 'DELETE');
+    return removed.length > 0;
+  }
+
+  /** Removes a tenant's entries of a namespace, or carrying any of the tags; returns how many. */
+  async purge(tenant: string, filter: { namespace?: string; tags?: string[] }): Promise<number> {
+    const ids = await this.deps.stores.entries.findIds({ tenant, ...filter });
+    const removed = await this.deps.stores.remove(ids);
+    this.exact?.dropEntries(ids);
+    await announceEvictions(this.deps.bus, removed, 'PURGE');
+    return removed.length;
+  }
+
+  /** Changes the threshold here at once and announces it to every other gateway. */
+  async setThreshold(value: number): Promise<number> {
+    const applied = this.threshold.set(value);
+    await this.deps.bus.publish(TOPICS.control, 'threshold', {
+      setting: 'THRESHOLD',
+      value: applied,
+      at: Date.now(),
+      origin: this.instanceId,
+    });
+    return applied;
+  }
+
+  get exactTierSize(): number {
+    return this.exact?.size ?? 0;
+  }
+
+  async close(): Promise<void> {
+    this.lookups.close();
+    this.writes.close();
+    await this.subscription?.close();
+  }
+}

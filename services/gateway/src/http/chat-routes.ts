@@ -1,0 +1,267 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import OpenAI from 'openai';
+import { CacheError, OUTPUT_AFFECTING_PARAMS, badRequest, splitConversation, type ChatMessage } from '@llm-cache/core';
+import type { CacheMissEvent } from '@llm-cache/codec';
+import type { Logger, Metrics } from '@llm-cache/telemetry';
+import type { GatewayCache, LookupResult, ResolvedRequest } from '../gateway-cache.ts';
+import { parseCacheControl, type CacheDirectives } from './cache-control.ts';
+import { cachedCompletion, cachedStreamEvents, usageOf } from './chat-replay.ts';
+import type { CacheRouteDefaults } from './cache-routes.ts';
+import { chatBodySchema, chatReplySchema, ERROR_REPLIES } from './schemas.ts';
+
+export interface UpstreamOptions {
+  baseUrl?: string | undefined;
+  apiKey?: string | undefined;
+  timeoutMs: number;
+}
+
+interface ChatBody {
+  model: string;
+  messages: ChatMessage[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  [key: string]: unknown;
+}
+
+type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
+
+export interface ChatRouteDeps {
+  cache: GatewayCache;
+  defaults: CacheRouteDefaults;
+  upstream: UpstreamOptions;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** The output-affecting parameters of a chat body, plus its system prompt. */
+function chatParams(body: ChatBody, system: string): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const name of OUTPUT_AFFECTING_PARAMS) if (body[name] !== undefined) params[name] = body[name];
+  if (system !== '') params.system = system;
+  return params;
+}
+
+function headerNumber(request: FastifyRequest, name: string): number | undefined {
+  const raw = request.headers[name];
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new CacheError('LLMCACHE_VALIDATION', `header ${name} must be a number from 0 to 1`);
+  }
+  return value;
+}
+
+function headerNamespace(request: FastifyRequest): string | undefined {
+  const raw = request.headers['x-llmcache-namespace'];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(raw)) {
+    throw new CacheError('LLMCACHE_VALIDATION', 'header x-llmcache-namespace must match ^[A-Za-z0-9._:-]{1,128}$');
+  }
+  return raw;
+}
+
+export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): void {
+  const { cache, defaults, upstream, logger, metrics } = deps;
+  let sharedClient: OpenAI | undefined;
+
+  const upstreamClient = (request: FastifyRequest): OpenAI => {
+    if (!upstream.baseUrl) {
+      throw new CacheError('LLMCACHE_UPSTREAM_NOT_CONFIGURED', 'no upstream model is configured (set LLMCACHE_UPSTREAM_BASE_URL)');
+    }
+    if (upstream.apiKey)
+      return (sharedClient ??= new OpenAI({
+        baseURL: upstream.baseUrl,
+        apiKey: upstream.apiKey,
+        timeout: upstream.timeoutMs,
+        maxRetries: 0,
+      }));
+    const auth = request.headers.authorization;
+    const callerKey = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : 'unset';
+    return new OpenAI({ baseURL: upstream.baseUrl, apiKey: callerKey, timeout: upstream.timeoutMs, maxRetries: 0 });
+  };
+
+  const upstreamError = (error: unknown): CacheError => {
+    if (error instanceof CacheError) return error;
+    const status = error instanceof OpenAI.APIError ? ` (status ${error.status ?? 'none'})` : '';
+    return new CacheError('LLMCACHE_UPSTREAM', `upstream model call failed${status}`, { cause: error });
+  };
+
+  const remember = (
+    resolved: ResolvedRequest,
+    requestId: string,
+    answer: string,
+    miss: CacheMissEvent | null,
+    directives: CacheDirectives,
+  ): void => {
+    if (directives.noStore || answer === '') return;
+    cache
+      .store(resolved, { requestId: `${requestId}:write`, response: answer, tags: [], wait: false }, miss)
+      .catch((error: unknown) => logger.warn({ reqId: requestId, err: error }, 'could not queue the write of a miss'));
+  };
+
+  const answerFromCache = (
+    reply: FastifyReply,
+    request: FastifyRequest,
+    body: ChatBody,
+    resolved: ResolvedRequest,
+    hit: Extract<LookupResult, { hit: true }>,
+  ): FastifyReply | undefined => {
+    const id = `chatcmpl-cache-${hit.entryId.slice(0, 16)}`;
+    const usage = usageOf(resolved.text, hit.response);
+    const headers = {
+      'x-llmcache': 'hit',
+      'x-llmcache-score': hit.score.toFixed(4),
+      'x-llmcache-tier': hit.tier,
+      'x-request-id': request.id,
+    };
+    if (!body.stream) return reply.headers(headers).send(cachedCompletion(id, body.model, hit.response, usage));
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      ...headers,
+    });
+    const events = cachedStreamEvents(id, body.model, hit.response, body.stream_options?.include_usage ? usage : null);
+    reply.raw.end(`${events.map((event) => `data: ${event}\n\n`).join('')}data: [DONE]\n\n`);
+    return undefined;
+  };
+
+  const streamMiss = async (
+    reply: FastifyReply,
+    request: FastifyRequest,
+    body: ChatBody,
+    resolved: ResolvedRequest,
+    miss: CacheMissEvent | null,
+    status: 'miss' | 'bypass',
+    directives: CacheDirectives,
+  ): Promise<void> => {
+    const client = upstreamClient(request);
+    const stopUpstream = metrics.time('upstream');
+    let stream;
+    try {
+      stream = await client.chat.completions.create({
+        ...(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming),
+        stream: true,
+      });
+    } catch (error) {
+      throw upstreamError(error);
+    }
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-llmcache': status,
+      'x-request-id': request.id,
+    });
+    let answer = '';
+    let finish: string | null = null;
+    let choices = 0;
+    let aborted = false;
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) {
+        aborted = true;
+        stream.controller.abort();
+      }
+    });
+    try {
+      for await (const chunk of stream) {
+        reply.raw.write(`data: ${JSON.stringify(chunk)}\n\n`);
+        for (const choice of chunk.choices) {
+          choices = Math.max(choices, choice.index + 1);
+          if (choice.index !== 0) continue;
+          answer += choice.delta?.content ?? '';
+          if (choice.delta?.tool_calls) finish = 'tool_calls';
+          if (choice.finish_reason) finish = finish === 'tool_calls' ? finish : choice.finish_reason;
+        }
+      }
+      reply.raw.end('data: [DONE]\n\n');
+    } catch (error) {
+      aborted = true;
+      logger.warn({ reqId: request.id, err: upstreamError(error) }, 'upstream stream ended early');
+      reply.raw.end();
+    } finally {
+      stopUpstream();
+    }
+    if (!aborted && finish === 'stop' && choices === 1) remember(resolved, request.id, answer, miss, directives);
+  };
+
+  const completeMiss = async (
+    reply: FastifyReply,
+    request: FastifyRequest,
+    body: ChatBody,
+    resolved: ResolvedRequest,
+    miss: CacheMissEvent | null,
+    status: 'miss' | 'bypass',
+    directives: CacheDirectives,
+  ): Promise<FastifyReply> => {
+    const client = upstreamClient(request);
+    const stopUpstream = metrics.time('upstream');
+    let completion: ChatCompletion;
+    try {
+      completion = await client.chat.completions.create({
+        ...(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming),
+        stream: false,
+      });
+    } catch (error) {
+      throw upstreamError(error);
+    } finally {
+      stopUpstream();
+    }
+    const [choice] = completion.choices;
+    if (
+      completion.choices.length === 1 &&
+      choice?.finish_reason === 'stop' &&
+      typeof choice.message?.content === 'string' &&
+      !choice.message.tool_calls?.length
+    ) {
+      remember(resolved, request.id, choice.message.content, miss, directives);
+    }
+    return reply.headers({ 'x-llmcache': status, 'x-request-id': request.id }).send(completion);
+  };
+
+  app.post<{ Body: ChatBody }>(
+    '/v1/chat/completions',
+    {
+      schema: {
+        summary: 'OpenAI-compatible chat completion, answered from the cache when a close enough request was answered before',
+        tags: ['openai'],
+        body: chatBodySchema,
+        response: { 200: chatReplySchema, ...ERROR_REPLIES, 502: { $ref: 'Error#' }, 503: { $ref: 'Error#' } },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const split = splitConversation(body.messages);
+      const directives = parseCacheControl(request.headers['cache-control']);
+      const threshold = headerNumber(request, 'x-llmcache-threshold');
+      const namespace = headerNamespace(request) ?? defaults.namespace;
+      if (split.text === '') {
+        if (!body.messages.some((m) => m.role === 'user')) throw badRequest('messages must contain a user message');
+      }
+      const resolved = cache.resolve({
+        tenant: defaults.tenant,
+        namespace,
+        model: body.model,
+        params: chatParams(body, split.system),
+        contextHash: split.contextHash,
+        text: split.text,
+      });
+      let miss: CacheMissEvent | null = null;
+      let status: 'miss' | 'bypass' = 'bypass';
+      if (!directives.noCache && split.text !== '') {
+        const result = await cache.lookup(resolved, {
+          requestId: request.id,
+          ...(threshold === undefined ? {} : { threshold }),
+          ...(directives.maxAgeSeconds === undefined ? {} : { minCreatedAt: Date.now() - directives.maxAgeSeconds * 1000 }),
+        });
+        if (result.hit) return answerFromCache(reply, request, body, resolved, result);
+        miss = result.miss;
+        status = 'miss';
+      }
+      if (body.stream) return streamMiss(reply, request, body, resolved, miss, status, directives);
+      return completeMiss(reply, request, body, resolved, miss, status, directives);
+    },
+  );
+}

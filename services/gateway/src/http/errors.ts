@@ -1,0 +1,45 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { CacheError, type ErrorCode } from '@llm-cache/core';
+import type { Logger } from '@llm-cache/telemetry';
+
+/** The JSON error body every failure gets: `{error: {code, message}}`. */
+export function sendError(reply: FastifyReply, status: number, code: ErrorCode | string, message: string): FastifyReply {
+  return reply.status(status).type('application/json').send({ error: { code, message } });
+}
+
+const FASTIFY_CODES: Record<string, { status: number; code: ErrorCode }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'LLMCACHE_PAYLOAD_TOO_LARGE' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'LLMCACHE_UNSUPPORTED_MEDIA_TYPE' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'LLMCACHE_BAD_REQUEST' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'LLMCACHE_BAD_REQUEST' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'LLMCACHE_BAD_REQUEST' },
+};
+
+/** Maps every error to a JSON error; only a genuine fault of ours is a 5xx, and it says nothing internal. */
+export function installErrorHandlers(app: FastifyInstance, logger: Logger): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error instanceof CacheError) {
+      if (error.status >= 500) logger.warn({ reqId: request.id, code: error.code, msg: error.message }, 'request failed');
+      return sendError(reply, error.status, error.code, error.message);
+    }
+    if (error.validation) {
+      const where = error.validationContext ?? 'request';
+      return sendError(
+        reply,
+        400,
+        'LLMCACHE_VALIDATION',
+        `${where} ${error.message.replace(/^(body|querystring|params|headers)\s*/, '')}`.trim(),
+      );
+    }
+    const known = error.code ? FASTIFY_CODES[error.code] : undefined;
+    if (known) return sendError(reply, known.status, known.code, error.message);
+    if (error instanceof SyntaxError || (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500)) {
+      return sendError(reply, error.statusCode ?? 400, 'LLMCACHE_BAD_REQUEST', error.message);
+    }
+    logger.error({ reqId: request.id, err: error }, 'unexpected error');
+    return sendError(reply, 500, 'LLMCACHE_INTERNAL', 'internal error');
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 404, 'LLMCACHE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
+}

@@ -1,0 +1,103 @@
+import type { FastifyInstance } from 'fastify';
+import type { Embedder } from '@llm-cache/core';
+import type { Metrics } from '@llm-cache/telemetry';
+import type { GatewayCache } from '../gateway-cache.ts';
+import { embeddingsBodySchema, embeddingsReplySchema, ERROR_REPLIES, healthReplySchema, thresholdSchema } from './schemas.ts';
+import { estimateTokens } from './chat-replay.ts';
+
+export interface OpsRouteDeps {
+  cache: GatewayCache;
+  metrics: Metrics;
+  /** The embedder behind /v1/embeddings, created on first use. */
+  embedder: () => Promise<Embedder>;
+  /** Named readiness checks; each resolves when its dependency answers. */
+  readiness: Record<string, () => Promise<void>>;
+}
+
+export function registerOpsRoutes(app: FastifyInstance, deps: OpsRouteDeps): void {
+  const { cache, metrics } = deps;
+
+  app.get(
+    '/v1/admin/threshold',
+    { schema: { summary: 'The similarity threshold', tags: ['admin'], response: { 200: thresholdSchema } } },
+    async () => ({
+      threshold: cache.threshold.get(),
+    }),
+  );
+
+  app.put<{ Body: { threshold: number } }>(
+    '/v1/admin/threshold',
+    {
+      schema: {
+        summary: 'Change the similarity threshold; applies from the next request on, on every gateway',
+        tags: ['admin'],
+        body: thresholdSchema,
+        response: { 200: thresholdSchema, ...ERROR_REPLIES },
+      },
+    },
+    async (request) => ({ threshold: await cache.setThreshold(request.body.threshold) }),
+  );
+
+  app.post<{ Body: { input: string | string[]; model?: string; encoding_format?: 'float' | 'base64' } }>(
+    '/v1/embeddings',
+    {
+      schema: {
+        summary: 'OpenAI-compatible embeddings from the local model',
+        tags: ['openai'],
+        body: embeddingsBodySchema,
+        response: { 200: embeddingsReplySchema, ...ERROR_REPLIES },
+      },
+    },
+    async (request) => {
+      const inputs = typeof request.body.input === 'string' ? [request.body.input] : request.body.input;
+      const embedder = await deps.embedder();
+      const vectors = await embedder.embed(inputs);
+      const base64 = request.body.encoding_format === 'base64';
+      const tokens = inputs.reduce((sum, text) => sum + estimateTokens(text), 0);
+      return {
+        object: 'list',
+        data: vectors.map((vector, index) => ({
+          object: 'embedding',
+          index,
+          embedding: base64 ? Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64') : Array.from(vector),
+        })),
+        model: request.body.model ?? embedder.fingerprint,
+        usage: { prompt_tokens: tokens, total_tokens: tokens },
+      };
+    },
+  );
+
+  app.get('/healthz', { schema: { summary: 'Liveness', tags: ['ops'], response: { 200: healthReplySchema } } }, async () => ({
+    status: 'ok',
+  }));
+
+  app.get(
+    '/readyz',
+    { schema: { summary: 'Readiness of every dependency', tags: ['ops'], response: { 200: healthReplySchema, 503: healthReplySchema } } },
+    async (_request, reply) => {
+      const checks: Record<string, string> = {};
+      let ready = true;
+      await Promise.all(
+        Object.entries(deps.readiness).map(async ([name, check]) => {
+          try {
+            await check();
+            checks[name] = 'ok';
+          } catch (error) {
+            ready = false;
+            checks[name] = error instanceof Error ? error.message : 'failed';
+          }
+        }),
+      );
+      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', checks });
+    },
+  );
+
+  app.get(
+    '/metrics',
+    { schema: { summary: 'Prometheus metrics', tags: ['ops'], produces: ['text/plain'], response: { 200: { type: 'string' } } } },
+    async (_request, reply) => {
+      const text = await metrics.registry.metrics();
+      return reply.type(metrics.registry.contentType).send(text);
+    },
+  );
+}

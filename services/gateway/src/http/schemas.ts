@@ -1,0 +1,204 @@
+/** JSON Schemas of the HTTP API; the route definitions and schemas/openapi.yaml are built from these. */
+
+const NAMESPACE = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$', description: 'Cache namespace' } as const;
+const TAG = { type: 'string', minLength: 1, maxLength: 128 } as const;
+const MODEL = { type: 'string', minLength: 1, maxLength: 256 } as const;
+const PARAMS = {
+  type: 'object',
+  description: 'Output-affecting parameters (temperature, system prompt...); requests only match entries with equal params.',
+  additionalProperties: true,
+} as const;
+
+export const errorSchema = {
+  $id: 'Error',
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
+  },
+} as const;
+
+export const messageSchema = {
+  $id: 'ChatMessage',
+  type: 'object',
+  required: ['role'],
+  properties: {
+    role: { type: 'string', enum: ['system', 'developer', 'user', 'assistant', 'tool', 'function'] },
+    content: {
+      anyOf: [{ type: 'string' }, { type: 'array', items: { type: 'object', additionalProperties: true } }, { type: 'null' }],
+    },
+    name: { type: 'string' },
+  },
+  additionalProperties: true,
+} as const;
+
+const MESSAGES = { type: 'array', minItems: 1, maxItems: 1024, items: { $ref: 'ChatMessage#' } } as const;
+const PROMPT = { type: 'string', minLength: 1, description: 'A single prompt; give either prompt or messages.' } as const;
+const promptOrMessages = [{ required: ['prompt'] }, { required: ['messages'] }];
+
+export const storeBodySchema = {
+  type: 'object',
+  required: ['response'],
+  oneOf: promptOrMessages,
+  properties: {
+    prompt: PROMPT,
+    messages: MESSAGES,
+    response: { type: 'string', description: 'The answer to cache.' },
+    model: MODEL,
+    params: PARAMS,
+    namespace: NAMESPACE,
+    tags: { type: 'array', maxItems: 64, items: TAG },
+    ttlSeconds: { type: 'integer', minimum: 0, maximum: 315_360_000, description: 'Time to live; 0 never expires.' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const storeQuerySchema = {
+  type: 'object',
+  properties: { wait: { type: 'string', enum: ['true', 'false'], description: 'Answer 201 once lookups can see the entry.' } },
+  additionalProperties: false,
+} as const;
+
+export const storeReplySchema = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string' }, created: { type: 'boolean', description: 'With wait: false when the entry replaced one.' } },
+} as const;
+
+export const lookupBodySchema = {
+  type: 'object',
+  oneOf: promptOrMessages,
+  properties: {
+    prompt: PROMPT,
+    messages: MESSAGES,
+    model: MODEL,
+    params: PARAMS,
+    namespace: NAMESPACE,
+    threshold: { type: 'number', minimum: 0, maximum: 1, description: 'Overrides the threshold for this lookup.' },
+    maxAgeSeconds: { type: 'integer', minimum: 0, description: 'Ignore entries older than this.' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const lookupReplySchema = {
+  type: 'object',
+  required: ['hit', 'score'],
+  properties: {
+    hit: { type: 'boolean' },
+    score: { type: 'number', minimum: 0, maximum: 1 },
+    id: { type: 'string' },
+    response: { type: 'string' },
+    tier: { type: 'string', enum: ['exact', 'semantic'] },
+  },
+} as const;
+
+export const entryParamsSchema = {
+  type: 'object',
+  required: ['id'],
+  properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
+} as const;
+
+export const deleteReplySchema = {
+  type: 'object',
+  required: ['id', 'deleted'],
+  properties: { id: { type: 'string' }, deleted: { type: 'boolean' } },
+} as const;
+
+export const purgeBodySchema = {
+  type: 'object',
+  minProperties: 1,
+  properties: { namespace: NAMESPACE, tags: { type: 'array', minItems: 1, maxItems: 64, items: TAG } },
+  additionalProperties: false,
+} as const;
+
+export const purgeReplySchema = {
+  type: 'object',
+  required: ['purged'],
+  properties: { purged: { type: 'integer', minimum: 0 } },
+} as const;
+
+export const thresholdSchema = {
+  type: 'object',
+  required: ['threshold'],
+  properties: { threshold: { type: 'number', minimum: 0, maximum: 1 } },
+  additionalProperties: false,
+} as const;
+
+export const chatBodySchema = {
+  type: 'object',
+  required: ['model', 'messages'],
+  properties: {
+    model: MODEL,
+    messages: MESSAGES,
+    stream: { type: 'boolean' },
+    temperature: { type: 'number', minimum: 0, maximum: 2 },
+    top_p: { type: 'number', minimum: 0, maximum: 1 },
+    n: { type: 'integer', minimum: 1, maximum: 128 },
+    max_tokens: { type: 'integer', minimum: 1 },
+    stream_options: { type: 'object', additionalProperties: true },
+  },
+  additionalProperties: true,
+} as const;
+
+export const chatReplySchema = {
+  type: 'object',
+  description: 'An OpenAI chat.completion object (or an SSE stream of chat.completion.chunk with stream: true).',
+  additionalProperties: true,
+} as const;
+
+export const embeddingsBodySchema = {
+  type: 'object',
+  required: ['input'],
+  properties: {
+    input: {
+      anyOf: [{ type: 'string' }, { type: 'array', minItems: 1, maxItems: 2048, items: { type: 'string' } }],
+    },
+    model: { type: 'string' },
+    encoding_format: { type: 'string', enum: ['float', 'base64'] },
+    user: { type: 'string' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const embeddingsReplySchema = {
+  type: 'object',
+  required: ['object', 'data', 'model', 'usage'],
+  properties: {
+    object: { type: 'string', enum: ['list'] },
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['object', 'index', 'embedding'],
+        properties: {
+          object: { type: 'string', enum: ['embedding'] },
+          index: { type: 'integer' },
+          embedding: { anyOf: [{ type: 'array', items: { type: 'number' } }, { type: 'string' }] },
+        },
+      },
+    },
+    model: { type: 'string' },
+    usage: {
+      type: 'object',
+      required: ['prompt_tokens', 'total_tokens'],
+      properties: { prompt_tokens: { type: 'integer' }, total_tokens: { type: 'integer' } },
+    },
+  },
+} as const;
+
+export const healthReplySchema = {
+  type: 'object',
+  required: ['status'],
+  properties: { status: { type: 'string' }, checks: { type: 'object', additionalProperties: { type: 'string' } } },
+} as const;
+
+export const ERROR_REPLIES = {
+  400: { $ref: 'Error#' },
+  404: { $ref: 'Error#' },
+  413: { $ref: 'Error#' },
+  415: { $ref: 'Error#' },
+} as const;

@@ -1,0 +1,82 @@
+import type { FastifyInstance } from 'fastify';
+import type { Embedder, RunningService } from '@llm-cache/core';
+import type { EventBus } from '@llm-cache/bus';
+import type { CacheStores } from '@llm-cache/storage';
+import type { Logger, Metrics } from '@llm-cache/telemetry';
+import { GatewayCache } from './gateway-cache.ts';
+import { buildHttpServer } from './server.ts';
+import type { UpstreamOptions } from './http/chat-routes.ts';
+import type { CacheRouteDefaults } from './http/cache-routes.ts';
+import type { ExactTierOptions } from './exact-tier.ts';
+
+export { GatewayCache } from './gateway-cache.ts';
+export { ExactTier } from './exact-tier.ts';
+export { buildHttpServer } from './server.ts';
+export { parseCacheControl } from './http/cache-control.ts';
+
+export interface GatewayServiceDeps {
+  bus: EventBus;
+  stores: CacheStores;
+  logger: Logger;
+  metrics: Metrics;
+  embedder: () => Promise<Embedder>;
+  readiness: Record<string, () => Promise<void>>;
+  host: string;
+  port: number;
+  threshold: number;
+  defaults: CacheRouteDefaults;
+  upstream: UpstreamOptions;
+  exactTier: ExactTierOptions & { enabled: boolean };
+  defaultTtlSeconds: number;
+  lookupTimeoutMs: number;
+  writeTimeoutMs: number;
+  maxBodyBytes: number;
+}
+
+export interface RunningGateway extends RunningService {
+  readonly app: FastifyInstance;
+  readonly cache: GatewayCache;
+  /** The base URL the gateway listens on. */
+  readonly url: string;
+}
+
+/** Starts the gateway: subscribes to its replies, then listens for HTTP. */
+export async function startGateway(deps: GatewayServiceDeps): Promise<RunningGateway> {
+  const cache = new GatewayCache({
+    bus: deps.bus,
+    stores: deps.stores,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    threshold: deps.threshold,
+    defaultTtlSeconds: deps.defaultTtlSeconds,
+    lookupTimeoutMs: deps.lookupTimeoutMs,
+    writeTimeoutMs: deps.writeTimeoutMs,
+    exactTier: deps.exactTier,
+  });
+  await cache.start();
+  const app = await buildHttpServer({
+    cache,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    defaults: deps.defaults,
+    upstream: deps.upstream,
+    embedder: deps.embedder,
+    readiness: deps.readiness,
+    maxBodyBytes: deps.maxBodyBytes,
+  });
+  await app.listen({ host: deps.host, port: deps.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : deps.port;
+  const host = deps.host.includes(':') ? `[${deps.host}]` : deps.host;
+  return {
+    name: 'gateway',
+    app,
+    cache,
+    url: `http://${host}:${port}`,
+    close: async () => {
+      await app.close();
+      await cache.close();
+    },
+  };
+}
+export { openApiDocument } from './openapi.ts';

@@ -1,0 +1,40 @@
+import { MemoryBus } from '@llm-cache/bus';
+import { CacheStores, FsObjectStore, openSqlite, SqliteEntryStore, SqliteVectorStore } from '@llm-cache/storage';
+import { createLogger, Metrics } from '@llm-cache/telemetry';
+import { GatewayCache } from './gateway-cache.ts';
+import { buildHttpServer } from './server.ts';
+
+/** The OpenAPI document (YAML) of the HTTP API, generated from the route schemas of a real, idle server. */
+export async function openApiDocument(): Promise<string> {
+  const logger = createLogger({ level: 'silent' });
+  const metrics = new Metrics({ defaultMetrics: false });
+  const db = openSqlite(':memory:');
+  const stores = new CacheStores(new SqliteEntryStore(db), new SqliteVectorStore(db), new FsObjectStore('/nonexistent'));
+  const bus = new MemoryBus();
+  const cache = new GatewayCache({
+    bus,
+    stores,
+    logger,
+    metrics,
+    threshold: 0.8,
+    defaultTtlSeconds: 0,
+    lookupTimeoutMs: 1,
+    writeTimeoutMs: 1,
+    exactTier: undefined,
+  });
+  const app = await buildHttpServer({
+    cache,
+    logger,
+    metrics,
+    defaults: { tenant: 'default', namespace: 'default', model: 'default' },
+    upstream: { baseUrl: undefined, apiKey: undefined, timeoutMs: 1 },
+    embedder: () => Promise.reject(new Error('not used')),
+    readiness: {},
+    maxBodyBytes: 1,
+  });
+  await app.ready();
+  const document = app.swagger({ yaml: true });
+  await app.close();
+  db.close();
+  return document;
+}

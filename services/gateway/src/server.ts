@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { Embedder } from '@llm-cache/core';
+import type { Logger, Metrics } from '@llm-cache/telemetry';
+import type { GatewayCache } from './gateway-cache.ts';
+import { registerCacheRoutes, type CacheRouteDefaults } from './http/cache-routes.ts';
+import { registerChatRoutes, type UpstreamOptions } from './http/chat-routes.ts';
+import { installErrorHandlers } from './http/errors.ts';
+import { registerOpsRoutes } from './http/ops-routes.ts';
+import { errorSchema, messageSchema } from './http/schemas.ts';
+
+export interface HttpServerOptions {
+  cache: GatewayCache;
+  logger: Logger;
+  metrics: Metrics;
+  defaults: CacheRouteDefaults;
+  upstream: UpstreamOptions;
+  embedder: () => Promise<Embedder>;
+  readiness: Record<string, () => Promise<void>>;
+  maxBodyBytes: number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The gateway's HTTP API on Fastify: cache API, OpenAI-compatible routes, admin and health. */
+export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.maxBodyBytes,
+    connectionTimeout: 0,
+    keepAliveTimeout: 72_000,
+    requestTimeout: 300_000,
+    return503OnClosing: true,
+    genReqId: (request) => {
+      const header = request.headers['x-request-id'];
+      return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'LLM-Cache',
+        version: '1.0.0',
+        description: 'Semantic cache for LLM APIs: a cache API and an OpenAI-compatible endpoint.',
+      },
+      servers: [{ url: 'http://127.0.0.1:8080' }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  // Every route takes JSON; anything else is refused with 415 rather than parsed as text.
+  app.removeContentTypeParser('text/plain');
+  app.addSchema(errorSchema);
+  app.addSchema(messageSchema);
+  installErrorHandlers(app, options.logger);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    options.metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+  });
+  registerCacheRoutes(app, options.cache, options.defaults);
+  registerChatRoutes(app, {
+    cache: options.cache,
+    defaults: options.defaults,
+    upstream: options.upstream,
+    logger: options.logger,
+    metrics: options.metrics,
+  });
+  registerOpsRoutes(app, { cache: options.cache, metrics: options.metrics, embedder: options.embedder, readiness: options.readiness });
+  return app;
+}

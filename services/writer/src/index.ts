@@ -1,0 +1,82 @@
+import type { CacheEntry, RunningService } from '@llm-cache/core';
+import type { EventBus } from '@llm-cache/bus';
+import { TOPICS, type CacheWriteEvent } from '@llm-cache/codec';
+import type { CacheStores } from '@llm-cache/storage';
+import type { Logger, Metrics } from '@llm-cache/telemetry';
+
+export interface WriterServiceDeps {
+  bus: EventBus;
+  stores: CacheStores;
+  logger: Logger;
+  metrics: Metrics;
+  /** Responses larger than this many bytes are kept in the object store. */
+  objectThresholdBytes: number;
+  concurrency?: number;
+}
+
+export const responseObjectKey = (entryId: string): string => `responses/${entryId}`;
+
+/**
+ * Upserts entries from write events: object first, then scalars, then the vector (so a search
+ * never finds an entry whose data is missing), then acknowledges on llmcache.stored. Writes are
+ * idempotent by entry id: a replayed event replaces the entry with itself.
+ */
+export async function startWriter(deps: WriterServiceDeps): Promise<RunningService> {
+  const { bus, stores, metrics } = deps;
+
+  const handle = async (event: CacheWriteEvent): Promise<void> => {
+    const stop = metrics.time('store');
+    const body = Buffer.from(event.response, 'utf8');
+    const inline = body.byteLength <= deps.objectThresholdBytes;
+    const responseRef = inline ? null : responseObjectKey(event.entryId);
+    if (responseRef !== null) await stores.objects.put(responseRef, body);
+    const previous = await stores.entries.get(event.entryId);
+    const entry: CacheEntry = {
+      id: event.entryId,
+      scopeKey: event.scopeKey,
+      tenant: event.tenant,
+      namespace: event.namespace,
+      model: event.model,
+      paramsHash: event.paramsHash,
+      contextHash: event.contextHash,
+      prompt: event.prompt,
+      response: inline ? event.response : null,
+      responseRef,
+      responseBytes: body.byteLength,
+      tags: event.tags,
+      createdAt: event.createdAt,
+      expiresAt: event.expiresAt,
+      hitCount: previous?.hitCount ?? 0,
+      lastHitAt: previous?.lastHitAt ?? null,
+      embeddingModel: event.embeddingModel,
+    };
+    const { created } = await stores.entries.upsert(entry);
+    if (previous?.responseRef && previous.responseRef !== responseRef) await stores.objects.delete([previous.responseRef]);
+    await stores.vectors.upsert([
+      {
+        id: event.entryId,
+        scopeKey: event.scopeKey,
+        embeddingModel: event.embeddingModel,
+        vector: Float32Array.from(event.vector),
+        createdAt: event.createdAt,
+        expiresAt: event.expiresAt,
+      },
+    ]);
+    stop();
+    await bus.publish(TOPICS.stored, event.scopeKey, {
+      entryId: event.entryId,
+      requestId: event.requestId,
+      replyTo: event.replyTo,
+      scopeKey: event.scopeKey,
+      created,
+      storedAt: Date.now(),
+    });
+  };
+
+  const subscription = await bus.subscribe({
+    group: 'llmcache-writer',
+    concurrency: deps.concurrency ?? 1,
+    handlers: { [TOPICS.writes]: handle },
+  });
+  return { name: 'writer', close: () => subscription.close() };
+}

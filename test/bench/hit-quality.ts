@@ -1,0 +1,92 @@
+/**
+ * Hit quality on labelled question pairs: for each threshold, how often a duplicate would be answered
+ * from the cache (hit rate), how often a non-duplicate would get the other question's answer (false-hit
+ * rate), precision and F1. Usage:
+ *   npm run bench:quality -- [--data ../shared/data/qqp-dev.jsonl] [--limit 4000] [--out bench-results]
+ */
+import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '@llm-cache/config';
+import { defaultModelDir, ensureModel, OnnxEmbedder } from '@llm-cache/embedding';
+
+interface Pair {
+  a: string;
+  b: string;
+  duplicate: boolean;
+}
+
+const { values } = parseArgs({
+  options: {
+    data: { type: 'string', default: resolve('../shared/data/qqp-dev.jsonl') },
+    limit: { type: 'string', default: '4000' },
+    out: { type: 'string', default: 'bench-results' },
+  },
+});
+
+async function readPairs(file: string, limit: number): Promise<Pair[]> {
+  const pairs: Pair[] = [];
+  for await (const line of createInterface({ input: createReadStream(file) })) {
+    if (line.trim() === '') continue;
+    pairs.push(JSON.parse(line) as Pair);
+    if (pairs.length >= limit) break;
+  }
+  return pairs;
+}
+
+const pairs = await readPairs(values.data, Number(values.limit));
+process.stderr.write(`[quality] ${pairs.length} pairs from ${values.data}\n`);
+const embedder = await OnnxEmbedder.create({
+  modelDir: await ensureModel({ dir: defaultModelDir(), fetch: true, log: (l) => process.stderr.write(`${l}\n`) }),
+});
+const scores: Array<{ score: number; duplicate: boolean }> = [];
+const started = Date.now();
+const BATCH = 64;
+for (let i = 0; i < pairs.length; i += BATCH) {
+  const slice = pairs.slice(i, i + BATCH);
+  const vectors = await embedder.embed(slice.flatMap((p) => [p.a, p.b]));
+  slice.forEach((pair, j) => {
+    const a = vectors[2 * j] as Float32Array;
+    const b = vectors[2 * j + 1] as Float32Array;
+    let dot = 0;
+    for (let d = 0; d < a.length; d++) dot += (a[d] as number) * (b[d] as number);
+    scores.push({ score: Math.max(0, Math.min(1, dot)), duplicate: pair.duplicate });
+  });
+  if ((i / BATCH) % 10 === 0) process.stderr.write(`[quality] embedded ${Math.min(i + BATCH, pairs.length)}/${pairs.length} pairs\n`);
+}
+await embedder.close();
+const seconds = (Date.now() - started) / 1000;
+
+const defaultThreshold = loadConfig({ env: {} }).threshold;
+const thresholds = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.82, 0.84, 0.85, 0.86, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99];
+if (!thresholds.includes(defaultThreshold)) thresholds.push(defaultThreshold);
+thresholds.sort((x, y) => x - y);
+const duplicates = scores.filter((s) => s.duplicate).length;
+const others = scores.length - duplicates;
+const rows = thresholds.map((threshold) => {
+  const truePositive = scores.filter((s) => s.duplicate && s.score >= threshold).length;
+  const falsePositive = scores.filter((s) => !s.duplicate && s.score >= threshold).length;
+  const hitRate = truePositive / duplicates;
+  const falseHitRate = falsePositive / others;
+  const precision = truePositive + falsePositive === 0 ? 1 : truePositive / (truePositive + falsePositive);
+  const f1 = precision + hitRate === 0 ? 0 : (2 * precision * hitRate) / (precision + hitRate);
+  // F0.5 weighs precision twice as much as recall: a false hit serves a wrong answer, a miss costs one call.
+  const fHalf = precision + hitRate === 0 ? 0 : (1.25 * precision * hitRate) / (0.25 * precision + hitRate);
+  return { threshold, hitRate, falseHitRate, precision, f1, fHalf, isDefault: threshold === defaultThreshold };
+});
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`.padStart(7);
+console.log(
+  `\nHit quality, ${pairs.length} pairs (${duplicates} duplicates) from ${values.data}, all-MiniLM-L6-v2 (quantized), ${((2 * pairs.length) / seconds).toFixed(0)} texts/s`,
+);
+console.log('threshold  hit rate  false hits  precision      F1    F0.5');
+for (const row of rows) {
+  console.log(
+    `${row.threshold.toFixed(2).padStart(9)}  ${pct(row.hitRate)}    ${pct(row.falseHitRate)}    ${pct(row.precision)}  ${row.f1.toFixed(3).padStart(6)}  ${row.fHalf.toFixed(3).padStart(6)}${row.isDefault ? '  <- default' : ''}`,
+  );
+}
+mkdirSync(values.out, { recursive: true });
+const file = resolve(values.out, 'hit-quality.json');
+writeFileSync(file, JSON.stringify({ data: values.data, pairs: pairs.length, duplicates, defaultThreshold, rows }, null, 2));
+console.log(`\nwrote ${file}`);
