@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it, before, after } from 'node:test';
 import OpenAI from 'openai';
+import { cosine, defaultModelDir, ensureModel, OnnxEmbedder, OpenAIEmbedder } from '@llm-cache/embedding';
 import { postJson } from '../helpers/cache-process.ts';
 import { startUpstreamStandIn, type UpstreamStandIn } from '../helpers/upstream-stand-in.ts';
 
@@ -233,6 +234,21 @@ export function defineCacheScenarios(mode: string, start: StartCache): void {
       assert.equal(health.status, 200);
       const lookup = await postJson(`${cache.url}/v1/cache/lookup`, { prompt: QUESTION });
       assert.equal(lookup.body.hit, true, 'the entry stored earlier is still there');
+    });
+
+    it("serves /v1/embeddings that the OpenAI embedder uses, with the local model's vectors", async () => {
+      const texts = ['How do I reverse a list in Python?', 'The quick brown fox', 'Écrire en français'];
+      const remote = await OpenAIEmbedder.create({ baseURL: `${cache.url}/v1`, model: 'local', maxBatchSize: 2 });
+      const local = await OnnxEmbedder.create({ modelDir: await ensureModel({ dir: defaultModelDir(), fetch: false }) });
+      try {
+        assert.equal(remote.dimensions, 384);
+        const [fromServer, fromModel] = await Promise.all([remote.embed(texts), local.embed(texts)]);
+        assert.equal(fromServer.length, texts.length);
+        fromServer.forEach((vector, i) => assert.ok(cosine(vector, fromModel[i] as Float32Array) > 0.9999, `text ${i}`));
+      } finally {
+        await remote.close();
+        await local.close();
+      }
     });
 
     it('keeps every entry across a restart', async () => {

@@ -1,4 +1,5 @@
 /** TypeScript shapes of the Avro records in schemas/*.avsc, one per topic. */
+import type { Scope } from '@llm-cache/core';
 
 export const TOPICS = {
   requests: 'llmcache.requests',
@@ -14,14 +15,20 @@ export const TOPICS = {
 
 export type Topic = (typeof TOPICS)[keyof typeof TOPICS];
 
-interface ScopeFields {
+/** The scope of an event: the request's Scope plus its key. */
+export interface ScopeFields extends Scope {
   scopeKey: string;
-  tenant: string;
-  namespace: string;
-  model: string;
-  paramsHash: string;
-  contextHash: string;
 }
+
+/** Copies the scope fields out of any event that carries them. */
+export const scopeFieldsOf = (event: ScopeFields): ScopeFields => ({
+  scopeKey: event.scopeKey,
+  tenant: event.tenant,
+  namespace: event.namespace,
+  model: event.model,
+  paramsHash: event.paramsHash,
+  contextHash: event.contextHash,
+});
 
 export interface StorePayload {
   entryId: string;

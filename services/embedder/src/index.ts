@@ -1,6 +1,6 @@
 import type { Embedder, RunningService } from '@llm-cache/core';
 import type { EventBus } from '@llm-cache/bus';
-import { TOPICS, type CacheRequestEvent } from '@llm-cache/codec';
+import { scopeFieldsOf, TOPICS, type CacheRequestEvent } from '@llm-cache/codec';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 
 export interface EmbedderServiceDeps {
@@ -36,12 +36,7 @@ export async function startEmbedder(deps: EmbedderServiceDeps): Promise<RunningS
       entryId: store.entryId,
       requestId: request.requestId,
       replyTo: request.replyTo,
-      scopeKey: request.scopeKey,
-      tenant: request.tenant,
-      namespace: request.namespace,
-      model: request.model,
-      paramsHash: request.paramsHash,
-      contextHash: request.contextHash,
+      ...scopeFieldsOf(request),
       prompt: request.text,
       response: store.response,
       tags: store.tags,

@@ -1,6 +1,6 @@
 import type { RunningService } from '@llm-cache/core';
 import type { EventBus } from '@llm-cache/bus';
-import { TOPICS, type EmbeddedRequestEvent } from '@llm-cache/codec';
+import { scopeFieldsOf, TOPICS, type EmbeddedRequestEvent } from '@llm-cache/codec';
 import type { CacheStores } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 
@@ -35,14 +35,7 @@ export async function startMatcher(deps: MatcherServiceDeps): Promise<RunningSer
     });
     stop();
     const threshold = request.threshold ?? deps.defaultThreshold();
-    const scope = {
-      scopeKey: request.scopeKey,
-      tenant: request.tenant,
-      namespace: request.namespace,
-      model: request.model,
-      paramsHash: request.paramsHash,
-      contextHash: request.contextHash,
-    };
+    const scope = scopeFieldsOf(request);
     for (const match of matches) {
       if (match.score < threshold) break;
       const entry = await stores.entries.get(match.id);
