@@ -11,9 +11,9 @@ defineCacheScenarios('embedded', async (env) => {
     stop: async () => {
       await process_.stop();
     },
-    restart: async () => {
+    restart: async (extraEnv: Record<string, string> = {}) => {
       await process_.stop();
-      process_ = await startCacheProcess({ ...fullEnv, LLMCACHE_PORT: new URL(handle.url).port });
+      process_ = await startCacheProcess({ ...fullEnv, ...extraEnv, LLMCACHE_PORT: new URL(handle.url).port });
       handle.url = process_.url;
     },
   };

@@ -2,14 +2,20 @@ import assert from 'node:assert/strict';
 import { describe, it, before, after } from 'node:test';
 import OpenAI from 'openai';
 import { cosine, defaultModelDir, ensureModel, OnnxEmbedder, OpenAIEmbedder } from '@llm-cache/embedding';
-import { postJson } from '../helpers/cache-process.ts';
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { postJson, REPO_ROOT } from '../helpers/cache-process.ts';
 import { startUpstreamStandIn, type UpstreamStandIn } from '../helpers/upstream-stand-in.ts';
 
 /** A running LLM-Cache, in whichever mode, as the scenarios see it. */
 export interface CacheUnderTest {
   url: string;
-  /** Stops every process and starts them again on the same data. */
-  restart(): Promise<void>;
+  /** Stops every process and starts them again on the same data (with extra settings if given). */
+  restart(extraEnv?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
   /** Everything the processes logged, for failure reports. */
   output(): string;
@@ -251,6 +257,220 @@ export function defineCacheScenarios(mode: string, start: StartCache): void {
       }
     });
 
+    it('expires an entry after its ttlSeconds, even before the evictor runs', async () => {
+      const prompt = 'What is the current price of gold per ounce?';
+      const stored = await postJson(`${cache.url}/v1/cache/entries?wait=true`, {
+        prompt,
+        response: 'about 2,000 dollars',
+        ttlSeconds: 2,
+        namespace: 'ttl',
+      });
+      assert.equal(stored.status, 201);
+      assert.equal((await postJson(`${cache.url}/v1/cache/lookup`, { prompt, namespace: 'ttl' })).body.hit, true);
+      assert.equal(
+        (await postJson(`${cache.url}/v1/cache/lookup`, { prompt: 'What is the price of gold per ounce now?', namespace: 'ttl' })).body.hit,
+        true,
+      );
+      await sleep(2200);
+      assert.equal(
+        (await postJson(`${cache.url}/v1/cache/lookup`, { prompt, namespace: 'ttl' })).body.hit,
+        false,
+        'the exact tier expires it too',
+      );
+      assert.equal(
+        (await postJson(`${cache.url}/v1/cache/lookup`, { prompt: 'What is the price of gold per ounce now?', namespace: 'ttl' })).body.hit,
+        false,
+      );
+    });
+
+    it('matches a follow-up only within the same conversation', async () => {
+      const conversation = (company: string, ceo: string) => [
+        { role: 'user', content: `Who is the CEO of ${company}?` },
+        { role: 'assistant', content: `${ceo} is the CEO of ${company}.` },
+        { role: 'user', content: 'How old is he?' },
+      ];
+      const stored = await postJson(`${cache.url}/v1/cache/entries?wait=true`, {
+        messages: conversation('Apple', 'Tim Cook'),
+        response: 'Tim Cook was born in 1960.',
+      });
+      assert.equal(stored.status, 201);
+      const same = await postJson(`${cache.url}/v1/cache/lookup`, { messages: conversation('Apple', 'Tim Cook') });
+      assert.equal(same.body.hit, true, 'the same conversation hits');
+      assert.equal(same.body.response, 'Tim Cook was born in 1960.');
+      const other = await postJson(`${cache.url}/v1/cache/lookup`, { messages: conversation('Microsoft', 'Satya Nadella') });
+      assert.equal(other.body.hit, false, 'the same follow-up after another person misses');
+      const alone = await postJson(`${cache.url}/v1/cache/lookup`, { prompt: 'How old is he?' });
+      assert.equal(alone.body.hit, false, 'the follow-up without its context misses');
+    });
+
+    it('stores only complete streamed answers: not a length-truncated or aborted one', async () => {
+      const client = new OpenAI({ baseURL: `${cache.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      for (const finish of ['length', 'abort'] as const) {
+        upstream.finish = finish;
+        const question = `Write a long essay about the history of ${finish === 'length' ? 'tea' : 'coffee'}`;
+        try {
+          const stream = await client.chat.completions.create({
+            model: 'gpt-test',
+            messages: [{ role: 'user', content: question }],
+            stream: true,
+          });
+          for await (const chunk of stream) void chunk;
+        } catch {
+          // the aborted upstream stream ends the response early; the client may see that as an error
+        } finally {
+          upstream.finish = 'stop';
+        }
+        await sleep(1500);
+        const lookup = await postJson(`${cache.url}/v1/cache/lookup`, {
+          messages: [{ role: 'user', content: question }],
+          model: 'gpt-test',
+        });
+        assert.equal(lookup.body.hit, false, `a ${finish} answer is not stored`);
+      }
+    });
+
+    it('honours Cache-Control and bypasses hot temperatures', async () => {
+      const ask = (content: string, headers: Record<string, string> = {}, extra: Record<string, unknown> = {}) =>
+        postJson(`${cache.url}/v1/chat/completions`, { model: 'gpt-test', messages: [{ role: 'user', content }], ...extra }, headers);
+      const noStore = await ask('Name a prime number larger than 100', { 'cache-control': 'no-store' });
+      assert.equal(noStore.headers.get('x-llmcache'), 'miss');
+      await sleep(1000);
+      assert.equal((await ask('Name a prime number larger than 100')).headers.get('x-llmcache'), 'miss', 'no-store wrote nothing');
+      await eventuallyHit(cache.url, { messages: [{ role: 'user', content: 'Name a prime number larger than 100' }], model: 'gpt-test' });
+      assert.equal((await ask('Name a prime number larger than 100')).headers.get('x-llmcache'), 'hit');
+      const calls = upstream.calls.length;
+      const noCache = await ask('Name a prime number larger than 100', { 'cache-control': 'no-cache' });
+      assert.equal(noCache.headers.get('x-llmcache'), 'bypass', 'no-cache skips the read');
+      assert.equal(upstream.calls.length, calls + 1);
+      const maxAge = await ask('Name a prime number larger than 100', { 'cache-control': 'max-age=0' });
+      assert.equal(maxAge.headers.get('x-llmcache'), 'miss', 'max-age=0 ignores every stored entry');
+      const hot = await ask('Invent a name for a dragon', {}, { temperature: 1.5 });
+      assert.equal(hot.headers.get('x-llmcache'), 'bypass');
+      await sleep(1000);
+      assert.equal((await ask('Invent a name for a dragon', {}, { temperature: 1.5 })).headers.get('x-llmcache'), 'bypass');
+      const lookup = await postJson(`${cache.url}/v1/cache/lookup`, {
+        messages: [{ role: 'user', content: 'Invent a name for a dragon' }],
+        model: 'gpt-test',
+        params: { temperature: 1.5 },
+      });
+      assert.equal(lookup.body.hit, false, 'a bypassed answer is not stored');
+    });
+
+    it('reports entries per namespace', async () => {
+      const stats = (await (await fetch(`${cache.url}/v1/admin/stats`)).json()) as {
+        namespaces: Array<{ namespace: string; entries: number }>;
+        threshold: number;
+      };
+      const byName = new Map(stats.namespaces.map((n) => [n.namespace, n.entries]));
+      assert.ok((byName.get('default') ?? 0) >= 2, JSON.stringify(stats));
+      assert.equal(typeof stats.threshold, 'number');
+    });
+
+    describe('eviction at the limits', () => {
+      let limited: CacheUnderTest;
+      const store = (namespace: string, prompt: string, response = `answer to ${prompt}`) =>
+        postJson(`${limited.url}/v1/cache/entries?wait=true`, { prompt, response, namespace });
+      const hits = async (namespace: string, prompt: string): Promise<boolean> =>
+        (await postJson(`${limited.url}/v1/cache/lookup`, { prompt, namespace })).body.hit as boolean;
+      const PROMPTS = ['How do volcanoes form?', 'What is the recipe for pancakes?', 'Who invented the telephone?', 'Why is the sky blue?'];
+
+      before(async () => {
+        limited = await start({
+          LLMCACHE_EVICTION_INTERVAL_MS: '300',
+          LLMCACHE_EVICTION_POLICY: 'custom',
+          LLMCACHE_EVICTION_MODULE: 'examples/largest-first-policy.ts',
+          LLMCACHE_EVICTION_NAMESPACES: JSON.stringify({
+            'lru-test': { maxEntries: 3, policy: 'lru' },
+            'lfu-test': { maxEntries: 3, policy: 'lfu' },
+            'custom-test': { maxEntries: 2 },
+          }),
+        });
+      });
+      after(async () => limited?.stop());
+
+      it('LRU evicts the least recently used entry', async () => {
+        for (const prompt of PROMPTS.slice(0, 3)) assert.equal((await store('lru-test', prompt)).status, 201);
+        assert.equal(await hits('lru-test', PROMPTS[0] as string), true);
+        await sleep(1500);
+        assert.equal((await store('lru-test', PROMPTS[3] as string)).status, 201);
+        await sleep(1500);
+        assert.deepEqual(await Promise.all(PROMPTS.map((p) => hits('lru-test', p))), [true, false, true, true]);
+      });
+
+      it('LFU evicts the least frequently used entry', async () => {
+        for (const prompt of PROMPTS.slice(0, 3)) assert.equal((await store('lfu-test', prompt)).status, 201);
+        for (const prompt of [PROMPTS[0], PROMPTS[0], PROMPTS[1]] as string[]) assert.equal(await hits('lfu-test', prompt), true);
+        await sleep(1500);
+        assert.equal((await store('lfu-test', PROMPTS[3] as string)).status, 201);
+        await sleep(1500);
+        assert.deepEqual(await Promise.all(PROMPTS.map((p) => hits('lfu-test', p))), [true, true, false, true]);
+      });
+
+      it('a custom policy module is loaded and obeyed', async () => {
+        assert.equal((await store('custom-test', PROMPTS[0] as string, 'short')).status, 201);
+        assert.equal((await store('custom-test', PROMPTS[1] as string, 'long '.repeat(1000))).status, 201);
+        assert.equal((await store('custom-test', PROMPTS[2] as string, 'medium '.repeat(50))).status, 201);
+        await sleep(1500);
+        assert.deepEqual(
+          await Promise.all(PROMPTS.slice(0, 3).map((p) => hits('custom-test', p))),
+          [true, false, true],
+          'the largest answer went first',
+        );
+      });
+    });
+
+    it('exports, wipes and imports with the same hits as before', async () => {
+      const probes = [PARAPHRASE, 'Who wrote Hamlet?', 'Explain how photosynthesis works in plants'];
+      const lookupAll = () =>
+        Promise.all(
+          probes.map(
+            async (prompt) =>
+              (await postJson(`${cache.url}/v1/cache/lookup`, { prompt, model: prompt.startsWith('Explain') ? 'gpt-test' : undefined }))
+                .body,
+          ),
+        );
+      const before = await lookupAll();
+      assert.ok(
+        before.every((b) => b.hit),
+        JSON.stringify(before),
+      );
+      const dir = mkdtempSync(join(tmpdir(), 'llm-cache-export-'));
+      const file = join(dir, 'export.jsonl');
+      const cli = (args: string[]) =>
+        spawnSync(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', ...args], {
+          cwd: REPO_ROOT,
+          encoding: 'utf8',
+          timeout: 120_000,
+        });
+      const exported = cli(['export', '--url', cache.url, '--out', file]);
+      assert.equal(exported.status, 0, exported.stderr);
+      const lines = readFileSync(file, 'utf8').trim().split('\n');
+      const header = JSON.parse(lines[0] as string) as { format: string; embeddingModels: string[] };
+      assert.equal(header.format, 'llm-cache-export');
+      assert.equal(header.embeddingModels.length, 1, 'the export names the embedding model');
+      const stats = (await (await fetch(`${cache.url}/v1/admin/stats`)).json()) as {
+        namespaces: Array<{ namespace: string; entries: number }>;
+      };
+      const total = stats.namespaces.reduce((sum, n) => sum + n.entries, 0);
+      assert.equal(lines.length - 1, total, 'every entry is exported');
+      for (const { namespace } of stats.namespaces) await postJson(`${cache.url}/v1/cache/purge`, { namespace });
+      const wiped = await lookupAll();
+      assert.ok(
+        wiped.every((b) => !b.hit),
+        'the wipe removed everything',
+      );
+      const imported = cli(['import', file, '--url', cache.url, '--batch', '5']);
+      assert.equal(imported.status, 0, imported.stderr);
+      assert.match(imported.stdout, new RegExp(`imported ${total} entries \\(${total} new`));
+      assert.match(imported.stderr, /\[import\] \d+ entries stored/, 'import shows progress');
+      const after = await lookupAll();
+      assert.deepEqual(
+        after.map((b) => [b.hit, b.id, b.response]),
+        before.map((b) => [b.hit, b.id, b.response]),
+      );
+      rmSync(dir, { recursive: true, force: true });
+    });
+
     it('keeps every entry across a restart', async () => {
       const prompts = ['What is the speed of light?', 'Who painted the Mona Lisa?', 'What is the largest ocean?'];
       for (const prompt of prompts) {
@@ -269,6 +489,60 @@ export function defineCacheScenarios(mode: string, start: StartCache): void {
       }
       const original = await postJson(`${cache.url}/v1/cache/lookup`, { prompt: PARAPHRASE });
       assert.equal(original.body.hit, true);
+    });
+
+    it('never matches entries of another embedding model after the model changes', async () => {
+      // An OpenAI-compatible embeddings endpoint serving the very same vectors: only the model's
+      // fingerprint differs, so a miss proves the spaces are kept apart, not that vectors differ.
+      const local = await OnnxEmbedder.create({ modelDir: await ensureModel({ dir: defaultModelDir(), fetch: false }) });
+      const server = createServer(async (request, response) => {
+        let body = '';
+        for await (const chunk of request) body += chunk;
+        const { input } = JSON.parse(body) as { input: string[] };
+        const vectors = await local.embed(input);
+        response.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            object: 'list',
+            model: 'other',
+            data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: Array.from(v) })),
+            usage: { prompt_tokens: 1, total_tokens: 1 },
+          }),
+        );
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const embeddingsUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+      try {
+        await cache.restart({
+          LLMCACHE_EMBEDDING_PROVIDER: 'openai',
+          LLMCACHE_EMBEDDING_BASE_URL: embeddingsUrl,
+          LLMCACHE_EMBEDDING_MODEL: 'other-model',
+        });
+        assert.equal(
+          (await postJson(`${cache.url}/v1/cache/lookup`, { prompt: QUESTION })).body.hit,
+          false,
+          'the old vector space is not searched',
+        );
+        assert.equal(
+          (await postJson(`${cache.url}/v1/cache/entries?wait=true`, { prompt: 'A question for the new model', response: 'new space' }))
+            .status,
+          201,
+        );
+        assert.equal((await postJson(`${cache.url}/v1/cache/lookup`, { prompt: 'A question for the new model' })).body.hit, true);
+        await cache.restart();
+        assert.equal(
+          (await postJson(`${cache.url}/v1/cache/lookup`, { prompt: PARAPHRASE })).body.hit,
+          true,
+          'back on the first model, its entries match again',
+        );
+        assert.equal(
+          (await postJson(`${cache.url}/v1/cache/lookup`, { prompt: 'A question for the new model!' })).body.hit,
+          false,
+          "and the other model's do not",
+        );
+      } finally {
+        server.close();
+        await local.close();
+      }
     });
   });
 }

@@ -15,11 +15,16 @@ export interface CacheProcess {
 }
 
 /**
- * Starts `llm-cache start` (what `npm start` runs) as a real child process on a free port and waits
- * until it prints its address. A start that fails throws with the process's output.
+ * Starts `llm-cache start` (what `npm start` runs), or the command given, as a real child process on
+ * a free port and waits until it prints its address (or that its services run). A start that fails
+ * throws with the process's output.
  */
-export async function startCacheProcess(env: Record<string, string>, timeoutMs = 60_000): Promise<CacheProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', 'start'], {
+export async function startCacheProcess(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+  args: string[] = ['start'],
+): Promise<CacheProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/cli/src/main.ts', ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, LLMCACHE_PORT: '0', LLMCACHE_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -31,10 +36,10 @@ export async function startCacheProcess(env: Record<string, string>, timeoutMs =
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`llm-cache did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
     const onData = (): void => {
-      const match = /listening on (http:\/\/\S+)/.exec(output);
-      if (match?.[1]) {
+      const match = /listening on (http:\/\/[^\s)]+)/.exec(output);
+      if (match?.[1] || /running \(distributed\)/.test(output)) {
         clearTimeout(timer);
-        resolveUrl(match[1]);
+        resolveUrl(match?.[1] ?? '');
       }
     };
     child.stdout.on('data', onData);

@@ -1,25 +1,13 @@
 import { Command, Option } from 'commander';
 import { CacheError } from '@llm-cache/core';
-import { loadConfig, unknownEnvKeys, type Config } from '@llm-cache/config';
 import { defaultModelDir, ensureModel } from '@llm-cache/embedding';
 import { openApiDocument } from '@llm-cache/gateway';
-import { startEmbedded } from '@llm-cache/runtime';
-import { createLogger } from '@llm-cache/telemetry';
-
-interface ServerFlags {
-  config?: string;
-  host?: string;
-  port?: string;
-  dataDir?: string;
-}
-
-function configFrom(flags: ServerFlags): Config {
-  const overrides: Record<string, unknown> = {};
-  if (flags.host !== undefined) overrides.host = flags.host;
-  if (flags.port !== undefined) overrides.port = Number(flags.port);
-  if (flags.dataDir !== undefined) overrides.dataDir = flags.dataDir;
-  return loadConfig({ ...(flags.config === undefined ? {} : { file: flags.config }), overrides });
-}
+import { SERVICE_NAMES } from '@llm-cache/runtime';
+import { clusterCommand } from './commands/cluster.ts';
+import { serviceCommand, startCommand } from './commands/serve.ts';
+import { exportCommand, importCommand } from './commands/transfer.ts';
+// The replay command loads the Kafka, Milvus, MongoDB and S3 clients: imported only when it runs.
+import type { replayCommand as ReplayCommand } from './commands/replay.ts';
 
 function serverOptions(command: Command): Command {
   return command
@@ -29,33 +17,32 @@ function serverOptions(command: Command): Command {
     .option('--data-dir <dir>', 'data folder (LLMCACHE_DATA_DIR)');
 }
 
-async function start(flags: ServerFlags): Promise<void> {
-  const config = configFrom(flags);
-  const logger = createLogger({ level: config.logLevel });
-  for (const key of unknownEnvKeys()) logger.warn({ key }, 'unknown LLMCACHE_ environment variable ignored');
-  if (config.mode !== 'embedded') throw new CacheError('LLMCACHE_CONFIG', 'mode: only "embedded" can be started with `start`');
-  const cache = await startEmbedded(config, { logger });
-  process.stdout.write(`LLM-Cache listening on ${cache.url} (embedded, data in ${config.dataDir})\n`);
-  let stopping = false;
-  const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    cache.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
-}
-
 const program = new Command('llm-cache').description('LLM-Cache: a semantic cache for LLM APIs').showHelpAfterError();
 
-serverOptions(program.command('start').description('start every service in one process (embedded mode)')).action(start);
+serverOptions(program.command('start').description('start every service in one process (embedded mode)')).action(startCommand);
+
+serverOptions(
+  program
+    .command('service')
+    .description(`run services in this process on the distributed adapters (Kafka, Milvus, MongoDB, S3): ${SERVICE_NAMES.join(', ')}`)
+    .argument('<names...>', 'services to run'),
+).action(serviceCommand);
+
+program
+  .command('cluster')
+  .description('run one process per service on the distributed adapters, output prefixed by service')
+  .option('--matchers <n>', 'matcher processes', '1')
+  .option('--gateways <n>', 'gateway processes (ports LLMCACHE_PORT, +1, ...)', '1')
+  .action(async (flags: { matchers: string; gateways: string }) =>
+    clusterCommand({ replicas: { matcher: Number(flags.matchers), gateway: Number(flags.gateways) } }),
+  );
+
+serverOptions(
+  program
+    .command('replay')
+    .description('rebuild the configured cache from the write topic, from the beginning')
+    .option('--idle-seconds <s>', 'stop after this long without a new event', '10'),
+).action(async (flags: Parameters<typeof ReplayCommand>[0]) => (await import('./commands/replay.ts')).replayCommand(flags));
 
 program
   .command('model')
@@ -67,6 +54,23 @@ program
     const dir = await ensureModel({ dir: flags.dir, fetch: true, log: (line: string) => process.stderr.write(`${line}\n`) });
     process.stderr.write(`model ready in ${dir}\n`);
   });
+
+program
+  .command('export')
+  .description("export the gateway tenant's live entries as JSON lines (vectors and embedding-model fingerprint included)")
+  .option('--url <url>', 'gateway base URL', 'http://127.0.0.1:8080')
+  .option('--out <file>', 'write to a file instead of standard output')
+  .addOption(new Option('--token <token>', 'API token').env('LLMCACHE_TOKEN'))
+  .action(exportCommand);
+
+program
+  .command('import')
+  .description('import a file written by export through the gateway, waiting until every entry is stored')
+  .argument('<file>', 'JSON lines from llm-cache export')
+  .option('--url <url>', 'gateway base URL', 'http://127.0.0.1:8080')
+  .option('--batch <n>', 'entries per request', '200')
+  .addOption(new Option('--token <token>', 'API token').env('LLMCACHE_TOKEN'))
+  .action(importCommand);
 
 program
   .command('openapi')

@@ -21,6 +21,8 @@ export interface SubscribeOptions {
   concurrency?: number;
   /** Start from the oldest retained event instead of new ones (replay). */
   fromBeginning?: boolean;
+  /** The group belongs to this process alone (a gateway's replies) and is deleted on close. */
+  ephemeral?: boolean;
 }
 
 export interface Subscription {

@@ -2,3 +2,4 @@ export type { EventBus, EventHandler, EventMeta, SubscribeOptions, Subscription,
 export { MemoryBus } from './memory-bus.ts';
 export { DEFAULT_RETRY, backoffMs, deadLetter, decodeEvent, shouldRetry, sleep, type RetryPolicy } from './retry.ts';
 export { announceEvictions } from './announce.ts';
+export { KafkaBus, KAFKA_RETRY, type KafkaBusOptions } from './kafka-bus.ts';

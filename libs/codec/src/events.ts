@@ -64,6 +64,7 @@ export interface CacheHitEvent extends ScopeFields {
   entryCreatedAt: number;
   entryExpiresAt: number | null;
   decidedAt: number;
+  hitCount: number;
 }
 
 export interface CacheMissEvent extends ScopeFields {

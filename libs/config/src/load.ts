@@ -6,10 +6,10 @@ import { CacheError } from '@llm-cache/core';
 import { configSchema, type Config } from './schema.ts';
 
 /** Environment variables that are read elsewhere and are not configuration keys. */
-const NON_CONFIG_ENV = new Set(['LLMCACHE_CONFIG', 'LLMCACHE_MODEL_DIR']);
+const NON_CONFIG_ENV = new Set(['LLMCACHE_CONFIG', 'LLMCACHE_MODEL_DIR', 'LLMCACHE_TOKEN']);
 const NON_CONFIG_ENV_PREFIXES = ['LLMCACHE_STACK_', 'LLMCACHE_TEST_', 'LLMCACHE_BENCH_'];
 
-type LeafKind = 'string' | 'number' | 'boolean' | 'enum';
+type LeafKind = 'string' | 'number' | 'boolean' | 'enum' | 'json';
 interface Leaf {
   path: string[];
   env: string;
@@ -25,6 +25,10 @@ export function configLeaves(): Leaf[] {
     const def = (schema as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType> } } })._zod
       .def;
     if (def.type === 'default' || def.type === 'optional') return walk(def.innerType as z.ZodType, path);
+    if (def.type === 'record' || def.type === 'array') {
+      leaves.push({ path, env: `LLMCACHE_${path.map(toSnake).join('_')}`, kind: 'json' });
+      return;
+    }
     if (def.type === 'object') {
       for (const [key, child] of Object.entries(def.shape ?? {})) walk(child, [...path, key]);
       return;
@@ -37,6 +41,13 @@ export function configLeaves(): Leaf[] {
 }
 
 function coerce(leaf: Leaf, raw: string): unknown {
+  if (leaf.kind === 'json') {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      return raw;
+    }
+  }
   if (leaf.kind === 'number') {
     const n = Number(raw);
     return raw.trim() === '' || Number.isNaN(n) ? raw : n;

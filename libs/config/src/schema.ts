@@ -30,6 +30,18 @@ export const configSchema = z
     objectThresholdBytes: positiveInt.default(65_536),
     /** Default time to live of an entry in seconds; 0 means entries never expire. */
     ttlSeconds: z.number().int().min(0).default(0),
+    /**
+     * Chat requests sampled hotter than `above` want varied answers: `bypass` neither reads nor
+     * writes the cache, `write-only` stores answers but never serves them, `cache` treats them like
+     * any other request (the temperature is part of the scope either way).
+     */
+    highTemperature: z
+      .object({
+        above: z.number().min(0).max(2).default(1),
+        action: z.enum(['bypass', 'write-only', 'cache']).default('bypass'),
+      })
+      .strict()
+      .default({ above: 1, action: 'bypass' }),
     exactTier: z
       .object({
         enabled: z.boolean().default(true),
@@ -39,6 +51,19 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, shards: 16, maxEntries: 100_000, maxBytes: 256 * 1024 * 1024 }),
+    /** Prices per million tokens by model, for the cost-saved metric; `default` applies to unlisted models. */
+    pricing: z
+      .record(z.string(), z.object({ inputPerMillion: z.number().min(0), outputPerMillion: z.number().min(0) }).strict())
+      .default({}),
+    auth: z
+      .object({
+        /** Every API route needs a Bearer token. Off is only allowed on a loopback address. */
+        required: z.boolean().default(false),
+        /** A bootstrap admin token reaching every tenant (to create the others); keep it secret. */
+        adminToken: z.string().min(16).optional(),
+      })
+      .strict()
+      .default({ required: false }),
     upstream: z
       .object({
         baseUrl: z.string().url().optional(),
@@ -64,14 +89,94 @@ export const configSchema = z
       .default({ provider: 'onnx', autoFetch: true, threads: 1, model: 'text-embedding-3-small', maxBatchSize: 32, maxWaitMs: 2 }),
     eviction: z
       .object({
-        policy: z.enum(['lru', 'lfu', 'fifo']).default('lru'),
+        /** lru, lfu, fifo, or custom (the module named by `module`). */
+        policy: z.enum(['lru', 'lfu', 'fifo', 'custom']).default('lru'),
+        /** A module whose default export is an EvictionPolicy (see docs/eviction.md). */
+        module: z.string().optional(),
         /** 0 means unlimited. */
         maxEntries: z.number().int().min(0).default(0),
         maxBytes: z.number().int().min(0).default(0),
+        /** Limits per namespace (in every tenant), e.g. {"faq": {"maxEntries": 1000}}. */
+        namespaces: z
+          .record(
+            z.string(),
+            z
+              .object({
+                maxEntries: z.number().int().min(0).default(0),
+                maxBytes: z.number().int().min(0).default(0),
+                /** Overrides the global policy inside this namespace. */
+                policy: z.enum(['lru', 'lfu', 'fifo']).optional(),
+              })
+              .strict(),
+          )
+          .default({}),
         intervalMs: positiveInt.default(5000),
       })
       .strict()
-      .default({ policy: 'lru', maxEntries: 0, maxBytes: 0, intervalMs: 5000 }),
+      .refine((eviction) => eviction.policy !== 'custom' || eviction.module !== undefined, {
+        message: 'policy custom needs eviction.module',
+        path: ['module'],
+      })
+      .default({ policy: 'lru', maxEntries: 0, maxBytes: 0, namespaces: {}, intervalMs: 5000 }),
+    kafka: z
+      .object({
+        /** Comma-separated host:port list. */
+        brokers: z.string().min(1).default('127.0.0.1:9092'),
+        clientId: z.string().min(1).default('llm-cache'),
+        /** Partitions of each topic created at start (existing topics are left as they are). */
+        partitions: positiveInt.max(1024).default(8),
+        replicationFactor: positiveInt.default(1),
+        /** Confluent-compatible schema registry base URL. */
+        registryUrl: z.string().url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
+        /** Events a consumer handles at once per partition. */
+        concurrency: positiveInt.max(1024).default(16),
+        /** Prepended to every topic and subject name, so several caches can share one cluster. */
+        topicPrefix: z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{0,100}$/)
+          .default(''),
+      })
+      .strict()
+      .default({
+        brokers: '127.0.0.1:9092',
+        clientId: 'llm-cache',
+        partitions: 8,
+        replicationFactor: 1,
+        registryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7',
+        concurrency: 16,
+        topicPrefix: '',
+      }),
+    milvus: z
+      .object({
+        address: z.string().min(1).default('127.0.0.1:19530'),
+        collection: z
+          .string()
+          .regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/)
+          .default('llmcache_vectors'),
+        dimensions: positiveInt.max(32768).default(384),
+        username: z.string().optional(),
+        password: z.string().optional(),
+      })
+      .strict()
+      .default({ address: '127.0.0.1:19530', collection: 'llmcache_vectors', dimensions: 384 }),
+    mongo: z
+      .object({
+        url: z.string().min(1).default('mongodb://127.0.0.1:27017'),
+        database: z.string().min(1).default('llmcache'),
+      })
+      .strict()
+      .default({ url: 'mongodb://127.0.0.1:27017', database: 'llmcache' }),
+    s3: z
+      .object({
+        endpoint: z.string().url().optional(),
+        region: z.string().min(1).default('us-east-1'),
+        bucket: z.string().min(3).max(63).default('llmcache'),
+        accessKeyId: z.string().optional(),
+        secretAccessKey: z.string().optional(),
+        forcePathStyle: z.boolean().default(true),
+      })
+      .strict()
+      .default({ region: 'us-east-1', bucket: 'llmcache', forcePathStyle: true }),
   })
   .strict();
 

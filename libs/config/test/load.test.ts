@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -51,4 +51,12 @@ test('every key has an LLMCACHE_ variable and unknown ones are reported', () => 
 test('the documented example file is valid and shows the defaults', () => {
   const example = new URL('../../../llm-cache.example.yaml', import.meta.url).pathname;
   assert.deepEqual(loadConfig({ file: example, env: {} }), loadConfig({ env: {} }));
+});
+
+test('the example file documents every key', () => {
+  const text = readFileSync(new URL('../../../llm-cache.example.yaml', import.meta.url), 'utf8');
+  for (const leaf of configLeaves()) {
+    const key = leaf.path[leaf.path.length - 1] as string;
+    assert.match(text, new RegExp(`^\\s*#?\\s*${key}:`, 'm'), `llm-cache.example.yaml lacks ${leaf.path.join('.')}`);
+  }
 });

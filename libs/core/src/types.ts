@@ -60,3 +60,16 @@ export interface VectorMatch {
   /** Cosine similarity of normalized vectors, clipped to [0, 1]. */
   score: number;
 }
+
+export type Role = 'reader' | 'writer' | 'admin';
+
+/** An API token as stored: only the SHA-256 of its secret is kept. */
+export interface ApiTokenRecord {
+  id: string;
+  name: string;
+  role: Role;
+  /** The tenant whose entries the token reaches; `*` (bootstrap admin only) reaches every tenant. */
+  tenant: string;
+  hash: string;
+  createdAt: number;
+}

@@ -1,15 +1,12 @@
 import { resolve } from 'node:path';
-import type { Embedder, RunningService } from '@llm-cache/core';
+import type { Embedder } from '@llm-cache/core';
 import type { Config } from '@llm-cache/config';
 import { MemoryBus } from '@llm-cache/bus';
-import { CacheStores, FsObjectStore, openSqlite, SqliteEntryStore, SqliteVectorStore } from '@llm-cache/storage';
+import { CacheStores, FsObjectStore, openSqlite, SqliteEntryStore, SqliteTokenStore, SqliteVectorStore } from '@llm-cache/storage';
 import { createLogger, Metrics, type Logger } from '@llm-cache/telemetry';
-import { startGateway, type RunningGateway } from '@llm-cache/gateway';
-import { startEmbedder } from '@llm-cache/embedder';
-import { startMatcher } from '@llm-cache/matcher';
-import { startWriter } from '@llm-cache/writer';
-import { startEvictor } from '@llm-cache/evictor';
+import type { RunningGateway } from '@llm-cache/gateway';
 import { createEmbedder } from './embedder-factory.ts';
+import { SERVICE_NAMES, startServices, stopServices } from './services.ts';
 
 export interface RunningCache {
   readonly url: string;
@@ -32,41 +29,34 @@ export async function startEmbedded(config: Config, options: { logger?: Logger; 
   const db = openSqlite(resolve(dataDir, 'llm-cache.db'));
   const stores = new CacheStores(new SqliteEntryStore(db), new SqliteVectorStore(db), new FsObjectStore(resolve(dataDir, 'objects')));
   const bus = new MemoryBus({ logger, metrics });
-  const services: RunningService[] = [];
+  const shutdown = async (): Promise<void> => {
+    await bus.close();
+    await stores.close();
+    db.close();
+    if (!options.embedder) await embedder.close();
+  };
   try {
-    services.push(await startWriter({ bus, stores, logger, metrics, objectThresholdBytes: config.objectThresholdBytes }));
-    services.push(await startMatcher({ bus, stores, logger, metrics, defaultThreshold: () => config.threshold }));
-    services.push(await startEmbedder({ bus, embedder, logger, metrics, concurrency: 256 }));
-    services.push(await startEvictor({ bus, stores, logger, metrics, limits: config.eviction }));
-    const gateway = await startGateway({
+    const { services, gateway } = await startServices(SERVICE_NAMES, {
+      config,
       bus,
       stores,
+      tokens: new SqliteTokenStore(db),
+      embedder: async () => embedder,
       logger,
       metrics,
-      embedder: async () => embedder,
       readiness: {
-        storage: async () => {
-          await stores.entries.totals();
-        },
-        embedder: async () => {
-          if (embedder.dimensions <= 0) throw new Error('embedder not loaded');
-        },
+        storage: async () => void (await stores.entries.totals()),
       },
-      host: config.host,
-      port: config.port,
-      threshold: config.threshold,
-      defaults: { tenant: config.defaultTenant, namespace: config.defaultNamespace, model: config.defaultModel },
-      upstream: config.upstream,
-      exactTier: config.exactTier,
-      defaultTtlSeconds: config.ttlSeconds,
-      lookupTimeoutMs: config.lookupTimeoutMs,
-      writeTimeoutMs: config.writeTimeoutMs,
-      maxBodyBytes: config.maxBodyBytes,
     });
-    services.push(gateway);
-    const entries = await stores.vectors.count();
+    if (!gateway) throw new Error('the gateway did not start');
     logger.info(
-      { url: gateway.url, entries, dataDir, embeddingModel: embedder.fingerprint, startMs: Date.now() - started },
+      {
+        url: gateway.url,
+        entries: await stores.vectors.count(),
+        dataDir,
+        embeddingModel: embedder.fingerprint,
+        startMs: Date.now() - started,
+      },
       'LLM-Cache ready (embedded)',
     );
     return {
@@ -75,18 +65,13 @@ export async function startEmbedded(config: Config, options: { logger?: Logger; 
       embedder,
       stores,
       close: async () => {
-        for (const service of services.reverse()) await service.close();
-        await bus.close();
-        await stores.close();
-        db.close();
-        if (!options.embedder) await embedder.close();
+        await stopServices(services);
+        await shutdown();
         logger.flush();
       },
     };
   } catch (error) {
-    for (const service of services.reverse()) await service.close().catch(() => undefined);
-    await bus.close();
-    db.close();
+    await shutdown();
     throw error;
   }
 }

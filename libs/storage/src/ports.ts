@@ -1,4 +1,4 @@
-import type { CacheEntry, VectorMatch, VectorQuery, VectorRecord } from '@llm-cache/core';
+import type { ApiTokenRecord, CacheEntry, VectorMatch, VectorQuery, VectorRecord } from '@llm-cache/core';
 
 /** Nearest-neighbour search over embeddings, always restricted to one scope and one vector space. */
 export interface VectorStore {
@@ -6,6 +6,8 @@ export interface VectorStore {
   /** Best matches first; never returns expired entries or entries of another scope or model. */
   search(query: VectorQuery): Promise<VectorMatch[]>;
   delete(ids: readonly string[]): Promise<void>;
+  /** The stored records of these ids (absent ids are left out). */
+  getVectors(ids: readonly string[]): Promise<Map<string, VectorRecord>>;
   count(): Promise<number>;
   close(): Promise<void>;
 }
@@ -38,7 +40,10 @@ export interface EntryStore {
   /** Deletes and returns the entries that existed. */
   delete(ids: readonly string[]): Promise<CacheEntry[]>;
   findIds(filter: EntryFilter): Promise<string[]>;
-  recordHits(hits: ReadonlyArray<{ id: string; at: number }>): Promise<void>;
+  /** A tenant's entries in id order, after `after` (exclusive), `limit` at a time: for export. */
+  scan(tenant: string, after: string | null, limit: number): Promise<CacheEntry[]>;
+  /** Adds `count` (default 1) hits to each entry and moves its last hit forward to `at`. */
+  recordHits(hits: ReadonlyArray<{ id: string; at: number; count?: number }>): Promise<void>;
   expiredIds(now: number, limit: number): Promise<string[]>;
   /** Entries in eviction order (first to go first), optionally within one namespace. */
   evictionCandidates(order: EvictionOrder, limit: number, scope?: { tenant: string; namespace: string }): Promise<CacheEntry[]>;
@@ -53,5 +58,16 @@ export interface ObjectStore {
   /** The body, or null when there is none under that key. */
   get(key: string): Promise<Buffer | null>;
   delete(keys: readonly string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** API tokens, by the hash of their secret. */
+export interface TokenStore {
+  put(token: ApiTokenRecord): Promise<void>;
+  findByHash(hash: string): Promise<ApiTokenRecord | null>;
+  /** Tokens of one tenant, or of every tenant when none is given. */
+  list(tenant?: string): Promise<ApiTokenRecord[]>;
+  /** Deletes a token of the tenant (any tenant when none is given); false when there was none. */
+  delete(id: string, tenant?: string): Promise<boolean>;
   close(): Promise<void>;
 }

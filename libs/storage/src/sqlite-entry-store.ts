@@ -88,7 +88,7 @@ export class SqliteEntryStore implements EntryStore {
           created_at = excluded.created_at, expires_at = excluded.expires_at, embedding_model = excluded.embedding_model`),
       get: db.prepare<[string], Row>('SELECT * FROM entries WHERE id = ?'),
       delete: db.prepare<[string], Row>('DELETE FROM entries WHERE id = ? RETURNING *'),
-      hit: db.prepare('UPDATE entries SET hit_count = hit_count + 1, last_hit_at = MAX(COALESCE(last_hit_at, 0), ?) WHERE id = ?'),
+      hit: db.prepare('UPDATE entries SET hit_count = hit_count + ?, last_hit_at = MAX(COALESCE(last_hit_at, 0), ?) WHERE id = ?'),
       expired: db.prepare<[number, number], { id: string }>(
         'SELECT id FROM entries WHERE expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?',
       ),
@@ -134,9 +134,16 @@ export class SqliteEntryStore implements EntryStore {
     return rows.map((row) => row.id);
   }
 
-  async recordHits(hits: ReadonlyArray<{ id: string; at: number }>): Promise<void> {
+  async scan(tenant: string, after: string | null, limit: number): Promise<CacheEntry[]> {
+    const rows = this.db
+      .prepare('SELECT * FROM entries WHERE tenant = ? AND id > ? ORDER BY id LIMIT ?')
+      .all(tenant, after ?? '', limit) as Row[];
+    return rows.map(toEntry);
+  }
+
+  async recordHits(hits: ReadonlyArray<{ id: string; at: number; count?: number }>): Promise<void> {
     this.db.transaction(() => {
-      for (const hit of hits) this.statements.hit.run(hit.at, hit.id);
+      for (const hit of hits) this.statements.hit.run(hit.count ?? 1, hit.at, hit.id);
     })();
   }
 

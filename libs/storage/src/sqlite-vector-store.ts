@@ -21,6 +21,15 @@ const fromBlob = (blob: Buffer): Float32Array => {
   return vector;
 };
 
+const toRecord = (row: VectorRow): VectorRecord => ({
+  id: row.id,
+  scopeKey: row.scope_key,
+  embeddingModel: row.embedding_model,
+  vector: fromBlob(row.vector),
+  createdAt: row.created_at,
+  expiresAt: row.expires_at,
+});
+
 /**
  * VectorStore of the embedded mode: a SQLite table is the durable copy and an in-memory index,
  * rebuilt from it at start, serves searches.
@@ -48,17 +57,9 @@ export class SqliteVectorStore implements VectorStore {
           vector = excluded.vector, created_at = excluded.created_at, expires_at = excluded.expires_at`),
       delete: db.prepare('DELETE FROM vectors WHERE id = ?'),
       all: db.prepare<[], VectorRow>('SELECT * FROM vectors'),
+      get: db.prepare<[string], VectorRow>('SELECT * FROM vectors WHERE id = ?'),
     };
-    for (const row of this.statements.all.iterate()) {
-      this.index.upsert({
-        id: row.id,
-        scopeKey: row.scope_key,
-        embeddingModel: row.embedding_model,
-        vector: fromBlob(row.vector),
-        createdAt: row.created_at,
-        expiresAt: row.expires_at,
-      });
-    }
+    for (const row of this.statements.all.iterate()) this.index.upsert(toRecord(row));
   }
 
   async upsert(records: readonly VectorRecord[]): Promise<void> {
@@ -77,6 +78,15 @@ export class SqliteVectorStore implements VectorStore {
       for (const id of ids) this.statements.delete.run(id);
     })();
     for (const id of ids) this.index.remove(id);
+  }
+
+  async getVectors(ids: readonly string[]): Promise<Map<string, VectorRecord>> {
+    const found = new Map<string, VectorRecord>();
+    for (const id of ids) {
+      const row = this.statements.get.get(id);
+      if (row) found.set(id, toRecord(row));
+    }
+    return found;
   }
 
   async count(): Promise<number> {

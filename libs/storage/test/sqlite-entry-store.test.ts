@@ -1,28 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { CacheEntry } from '@llm-cache/core';
 import { openSqlite, SqliteEntryStore } from '@llm-cache/storage';
+import { cacheEntry } from './helpers.ts';
 
-const entry = (id: string, extra: Partial<CacheEntry> = {}): CacheEntry => ({
-  id,
-  scopeKey: 'scope',
-  tenant: 't1',
-  namespace: 'ns',
-  model: 'm',
-  paramsHash: 'p',
-  contextHash: '',
-  prompt: `prompt ${id}`,
-  response: `response ${id}`,
-  responseRef: null,
-  responseBytes: 10,
-  tags: [],
-  createdAt: 1000,
-  expiresAt: null,
-  hitCount: 0,
-  lastHitAt: null,
-  embeddingModel: 'e',
-  ...extra,
-});
+const entry = cacheEntry;
 
 test('upsert is idempotent and reports whether it created', async (t) => {
   const db = openSqlite(':memory:');

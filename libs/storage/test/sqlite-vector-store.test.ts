@@ -3,23 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { VectorRecord } from '@llm-cache/core';
 import { openSqlite, SqliteVectorStore } from '@llm-cache/storage';
+import { unit, vectorRecord } from './helpers.ts';
 
-const unit = (values: number[]): Float32Array => {
-  const norm = Math.hypot(...values);
-  return Float32Array.from(values.map((v) => v / norm));
-};
-
-const record = (id: string, vector: number[], extra: Partial<VectorRecord> = {}): VectorRecord => ({
-  id,
-  scopeKey: 's1',
-  embeddingModel: 'm1',
-  vector: unit(vector),
-  createdAt: 1000,
-  expiresAt: null,
-  ...extra,
-});
+const record = vectorRecord;
 
 function tempDb(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'vec-'));

@@ -39,6 +39,26 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly evictions = new Counter({
+    name: 'llmcache_evictions_total',
+    help: 'Entries removed, by reason (ttl, capacity, delete, purge)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly tokensSaved = new Counter({
+    name: 'llmcache_tokens_saved_total',
+    help: 'Estimated prompt and completion tokens not sent upstream thanks to hits',
+    labelNames: ['namespace', 'model'] as const,
+    registers: [this.registry],
+  });
+  readonly costSaved = new Counter({
+    name: 'llmcache_cost_saved_total',
+    help: 'Estimated money not spent upstream thanks to hits, from the pricing table (currency of the table)',
+    labelNames: ['namespace', 'model'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'llmcache_process_' });
   }

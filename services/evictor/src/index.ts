@@ -1,14 +1,26 @@
-import type { RunningService } from '@llm-cache/core';
+import type { CacheEntry, RunningService } from '@llm-cache/core';
 import { announceEvictions, type EventBus } from '@llm-cache/bus';
 import { TOPICS, type CacheHitEvent, type EvictionReason } from '@llm-cache/codec';
-import type { CacheStores, EvictionOrder } from '@llm-cache/storage';
+import type { CacheStores } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
+import { loadEvictionPolicy, type EvictionPolicy } from './policy.ts';
 
-export interface EvictionLimits {
-  policy: EvictionOrder;
+export { loadEvictionPolicy, type EvictionPolicy } from './policy.ts';
+
+export interface Limits {
   /** 0 means unlimited. */
   maxEntries: number;
   maxBytes: number;
+  /** A built-in policy for this namespace instead of the global one. */
+  policy?: 'lru' | 'lfu' | 'fifo' | undefined;
+}
+
+export interface EvictionLimits {
+  maxEntries: number;
+  maxBytes: number;
+  policy: 'lru' | 'lfu' | 'fifo' | 'custom';
+  module?: string | undefined;
+  namespaces: Record<string, Limits>;
   intervalMs: number;
 }
 
@@ -20,66 +32,98 @@ export interface EvictorServiceDeps {
   limits: EvictionLimits;
 }
 
-const SWEEP_BATCH = 500;
+export interface RunningEvictor extends RunningService {
+  /** Runs one sweep now; resolves with how many entries it removed. */
+  sweep(): Promise<number>;
+}
+
+const BATCH = 500;
+/** How many candidates a custom policy is shown at once. */
+const CUSTOM_CANDIDATES = 5000;
+
+type Scope = { tenant: string; namespace: string } | undefined;
 
 /**
- * Keeps the cache within its limits: removes expired entries, then evicts by policy (LRU, LFU, FIFO)
- * while over the entry or byte limit. Recency and frequency come from the hit stream.
+ * Keeps the cache within its limits: removes expired entries, then evicts by policy (LRU, LFU, FIFO
+ * or a custom module) while a namespace or the whole cache is over its entry or byte limit.
+ * Recency and frequency come from the hit stream.
  */
-export async function startEvictor(deps: EvictorServiceDeps): Promise<RunningService> {
+export async function startEvictor(deps: EvictorServiceDeps): Promise<RunningEvictor> {
   const { bus, stores, limits, logger } = deps;
+  const custom: EvictionPolicy | undefined = limits.policy === 'custom' ? await loadEvictionPolicy(limits.module ?? '') : undefined;
 
-  const recordHit = async (hit: CacheHitEvent): Promise<void> => {
-    await stores.entries.recordHits([{ id: hit.entryId, at: hit.decidedAt }]);
-  };
-
-  const evict = async (ids: string[], reason: EvictionReason): Promise<number> => {
+  const evict = async (ids: readonly string[], reason: EvictionReason): Promise<number> => {
     const removed = await stores.remove(ids);
     if (removed.length > 0) await announceEvictions(bus, removed, reason);
     return removed.length;
   };
 
-  /** One pass: expired first, then capacity. Returns how many entries were removed. */
+  const choose = async (count: number, scope: Scope, policy: Limits['policy']): Promise<string[]> => {
+    const order = policy ?? (limits.policy === 'custom' ? undefined : limits.policy);
+    if (order || !custom) return (await stores.entries.evictionCandidates(order ?? 'fifo', count, scope)).map((entry) => entry.id);
+    const candidates: CacheEntry[] = await stores.entries.evictionCandidates('fifo', CUSTOM_CANDIDATES, scope);
+    const known = new Set(candidates.map((entry) => entry.id));
+    const chosen = (await custom.select(candidates, count, Date.now())).filter((id) => known.has(id));
+    return [...new Set(chosen)].slice(0, count);
+  };
+
+  /** Evicts from one namespace (or the whole cache) until it is within its limits. */
+  const trim = async (scope: Scope, within: Limits): Promise<number> => {
+    if (within.maxEntries <= 0 && within.maxBytes <= 0) return 0;
+    let removed = 0;
+    for (;;) {
+      const totals = await stores.entries.totals(scope);
+      const overEntries = within.maxEntries > 0 ? totals.entries - within.maxEntries : 0;
+      const overBytes = within.maxBytes > 0 && totals.bytes > within.maxBytes;
+      if (overEntries <= 0 && !overBytes) return removed;
+      const ids = await choose(Math.min(BATCH, Math.max(overEntries, 1)), scope, within.policy);
+      if (ids.length === 0) return removed;
+      const count = await evict(ids, 'CAPACITY');
+      deps.metrics.evictions.inc({ reason: 'capacity' }, count);
+      removed += count;
+      if (count === 0) return removed;
+    }
+  };
+
   const sweep = async (): Promise<number> => {
     let removed = 0;
     for (;;) {
-      const expired = await stores.entries.expiredIds(Date.now(), SWEEP_BATCH);
+      const expired = await stores.entries.expiredIds(Date.now(), BATCH);
       if (expired.length === 0) break;
-      removed += await evict(expired, 'TTL');
-      if (expired.length < SWEEP_BATCH) break;
+      const count = await evict(expired, 'TTL');
+      deps.metrics.evictions.inc({ reason: 'ttl' }, count);
+      removed += count;
+      if (expired.length < BATCH) break;
     }
-    if (limits.maxEntries > 0 || limits.maxBytes > 0) {
-      for (;;) {
-        const totals = await stores.entries.totals();
-        const overEntries = limits.maxEntries > 0 ? totals.entries - limits.maxEntries : 0;
-        const overBytes = limits.maxBytes > 0 && totals.bytes > limits.maxBytes;
-        if (overEntries <= 0 && !overBytes) break;
-        const batch = Math.min(SWEEP_BATCH, Math.max(overEntries, 1));
-        const candidates = await stores.entries.evictionCandidates(limits.policy, batch);
-        if (candidates.length === 0) break;
-        removed += await evict(
-          candidates.map((entry) => entry.id),
-          'CAPACITY',
-        );
+    if (Object.keys(limits.namespaces).length > 0) {
+      for (const row of await stores.entries.namespaceStats()) {
+        const within = limits.namespaces[row.namespace];
+        if (within) removed += await trim({ tenant: row.tenant, namespace: row.namespace }, within);
       }
     }
+    removed += await trim(undefined, { maxEntries: limits.maxEntries, maxBytes: limits.maxBytes });
     return removed;
   };
 
-  const subscription = await bus.subscribe({
-    group: 'llmcache-evictor',
-    concurrency: 1,
-    handlers: { [TOPICS.hits]: recordHit },
-  });
+  const recordHit = async (hit: CacheHitEvent): Promise<void> => {
+    await stores.entries.recordHits([{ id: hit.entryId, at: hit.decidedAt, count: hit.hitCount }]);
+  };
+  const subscription = await bus.subscribe({ group: 'llmcache-evictor', concurrency: 1, handlers: { [TOPICS.hits]: recordHit } });
 
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = sweep().catch((error: unknown) => logger.error({ err: error }, 'eviction sweep failed'));
-  }, limits.intervalMs);
+  let running: Promise<number> = Promise.resolve(0);
+  const runSweep = (): Promise<number> => {
+    running = running.then(sweep, sweep).catch((error: unknown) => {
+      logger.error({ err: error }, 'eviction sweep failed');
+      return 0;
+    });
+    return running;
+  };
+  const timer = setInterval(() => void runSweep(), limits.intervalMs);
   timer.unref();
 
   return {
     name: 'evictor',
+    sweep: runSweep,
     close: async () => {
       clearInterval(timer);
       await running;

@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { CacheError, entryIdOf, exactKeyText, hashParams, scopeKeyOf, type Scope } from '@llm-cache/core';
 import { announceEvictions, type EventBus, type Subscription } from '@llm-cache/bus';
 import { TOPICS, type CacheHitEvent, type CacheMissEvent, type CacheStoredEvent } from '@llm-cache/codec';
-import type { CacheStores } from '@llm-cache/storage';
+import type { CacheStores, NamespaceStats } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 import { ExactTier, type ExactTierOptions } from './exact-tier.ts';
+import { HitReporter } from './hit-reporter.ts';
+import { decodeVector, encodeVector, type ExportedEntry } from './transfer.ts';
 import { PendingReplies } from './pending.ts';
 import { ThresholdSetting } from './threshold.ts';
 
@@ -71,17 +73,20 @@ export class GatewayCache {
   private readonly writes = new PendingReplies<CacheStoredEvent>();
   private readonly storedAnswers = new Map<string, { exactKey: string; response: string; createdAt: number; expiresAt: number | null }>();
   private subscription: Subscription | undefined;
+  private readonly hits: HitReporter;
 
   constructor(private readonly deps: GatewayCacheDeps) {
     this.instanceId = deps.instanceId ?? `gw-${randomUUID()}`;
     this.threshold = new ThresholdSetting(deps.threshold);
     this.exact = deps.exactTier?.enabled ? new ExactTier(deps.exactTier) : undefined;
+    this.hits = new HitReporter(deps.bus, deps.logger);
   }
 
   async start(): Promise<void> {
     const mine = (replyTo: string | null): boolean => replyTo === this.instanceId;
     this.subscription = await this.deps.bus.subscribe({
       group: `llmcache-gateway-${this.instanceId}`,
+      ephemeral: true,
       concurrency: 64,
       handlers: {
         [TOPICS.hits]: async (event) => {
@@ -130,6 +135,7 @@ export class GatewayCache {
     const cached = this.exact?.get(request.exactKey, now);
     if (cached && cached.score >= threshold && (options.minCreatedAt === undefined || cached.createdAt >= options.minCreatedAt)) {
       metrics.lookups.inc({ outcome: 'hit', tier: 'exact', namespace });
+      this.hits.record(cached.entryId, { ...request.scope, scopeKey: request.scopeKey }, cached, now);
       stop();
       return { hit: true, tier: 'exact', score: cached.score, entryId: cached.entryId, response: cached.response };
     }
@@ -256,11 +262,96 @@ export class GatewayCache {
     return applied;
   }
 
+  /** Every live entry of a tenant, for export, a page at a time. */
+  async *exportEntries(tenant: string): AsyncGenerator<ExportedEntry> {
+    const page = 200;
+    for (let after: string | null = null; ;) {
+      const entries = await this.deps.stores.entries.scan(tenant, after, page);
+      if (entries.length === 0) return;
+      const vectors = await this.deps.stores.vectors.getVectors(entries.map((entry) => entry.id));
+      const now = Date.now();
+      for (const entry of entries) {
+        const vector = vectors.get(entry.id);
+        const response = await this.deps.stores.responseOf(entry);
+        if (!vector || response === null || (entry.expiresAt !== null && entry.expiresAt <= now)) continue;
+        yield {
+          namespace: entry.namespace,
+          model: entry.model,
+          paramsHash: entry.paramsHash,
+          contextHash: entry.contextHash,
+          prompt: entry.prompt,
+          response,
+          tags: entry.tags,
+          createdAt: entry.createdAt,
+          expiresAt: entry.expiresAt,
+          embeddingModel: vector.embeddingModel,
+          vector: encodeVector(vector.vector),
+        };
+      }
+      after = entries[entries.length - 1]?.id ?? null;
+      if (entries.length < page) return;
+    }
+  }
+
+  /** Writes exported entries into a tenant (ids follow from the tenant's scope) and waits until all are stored. */
+  async importEntries(
+    tenant: string,
+    entries: readonly ExportedEntry[],
+    requestId: string,
+  ): Promise<{ imported: number; created: number }> {
+    const acks = await Promise.all(
+      entries.map(async (entry, index) => {
+        const scope: Scope = {
+          tenant,
+          namespace: entry.namespace,
+          model: entry.model,
+          paramsHash: entry.paramsHash,
+          contextHash: entry.contextHash,
+        };
+        const scopeKey = scopeKeyOf(scope);
+        const id = `${requestId}:${index}`;
+        const ack = this.writes.wait(id, this.deps.writeTimeoutMs);
+        await this.deps.bus.publish(TOPICS.writes, scopeKey, {
+          entryId: entryIdOf(scopeKey, entry.prompt),
+          requestId: id,
+          replyTo: this.instanceId,
+          ...scope,
+          scopeKey,
+          prompt: entry.prompt,
+          response: entry.response,
+          tags: entry.tags,
+          createdAt: entry.createdAt,
+          expiresAt: entry.expiresAt,
+          embeddingModel: entry.embeddingModel,
+          vector: decodeVector(entry.vector),
+        });
+        return ack;
+      }),
+    );
+    const missing = acks.filter((ack) => ack === undefined).length;
+    if (missing > 0)
+      throw new CacheError(
+        'LLMCACHE_TIMEOUT',
+        `${missing} of ${entries.length} imported entries were not confirmed within ${this.deps.writeTimeoutMs} ms`,
+      );
+    return { imported: entries.length, created: acks.filter((ack) => ack?.created).length };
+  }
+
+  /** Entries, bytes and hits per namespace of a tenant, with the gateway's own figures. */
+  async stats(tenant: string): Promise<{ threshold: number; exactTierEntries: number; namespaces: NamespaceStats[] }> {
+    return {
+      threshold: this.threshold.get(),
+      exactTierEntries: this.exactTierSize,
+      namespaces: await this.deps.stores.entries.namespaceStats(tenant),
+    };
+  }
+
   get exactTierSize(): number {
     return this.exact?.size ?? 0;
   }
 
   async close(): Promise<void> {
+    await this.hits.close();
     this.lookups.close();
     this.writes.close();
     await this.subscription?.close();

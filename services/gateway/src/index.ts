@@ -1,11 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import type { Embedder, RunningService } from '@llm-cache/core';
+import { CacheError, type Embedder, type RunningService } from '@llm-cache/core';
 import type { EventBus } from '@llm-cache/bus';
-import type { CacheStores } from '@llm-cache/storage';
+import type { CacheStores, TokenStore } from '@llm-cache/storage';
+import { Authenticator } from './auth.ts';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 import { GatewayCache } from './gateway-cache.ts';
 import { buildHttpServer } from './server.ts';
-import type { UpstreamOptions } from './http/chat-routes.ts';
+import type { Pricing, TemperaturePolicy, UpstreamOptions } from './http/chat-routes.ts';
 import type { CacheRouteDefaults } from './http/cache-routes.ts';
 import type { ExactTierOptions } from './exact-tier.ts';
 
@@ -13,6 +14,9 @@ export { GatewayCache } from './gateway-cache.ts';
 export { ExactTier } from './exact-tier.ts';
 export { buildHttpServer } from './server.ts';
 export { parseCacheControl } from './http/cache-control.ts';
+export { Authenticator, hashToken, type Principal } from './auth.ts';
+
+const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 export interface GatewayServiceDeps {
   bus: EventBus;
@@ -26,11 +30,15 @@ export interface GatewayServiceDeps {
   threshold: number;
   defaults: CacheRouteDefaults;
   upstream: UpstreamOptions;
+  temperature: TemperaturePolicy;
+  pricing: Pricing;
   exactTier: ExactTierOptions & { enabled: boolean };
   defaultTtlSeconds: number;
   lookupTimeoutMs: number;
   writeTimeoutMs: number;
   maxBodyBytes: number;
+  tokens: TokenStore;
+  auth: { required: boolean; adminToken?: string | undefined };
 }
 
 export interface RunningGateway extends RunningService {
@@ -42,6 +50,18 @@ export interface RunningGateway extends RunningService {
 
 /** Starts the gateway: subscribes to its replies, then listens for HTTP. */
 export async function startGateway(deps: GatewayServiceDeps): Promise<RunningGateway> {
+  if (!deps.auth.required && !isLoopback(deps.host)) {
+    throw new CacheError(
+      'LLMCACHE_CONFIG',
+      `host ${deps.host} is not a loopback address: set auth.required (LLMCACHE_AUTH_REQUIRED=true) and create tokens before listening there`,
+    );
+  }
+  const auth = new Authenticator({
+    required: deps.auth.required,
+    adminToken: deps.auth.adminToken,
+    defaultTenant: deps.defaults.tenant,
+    tokens: deps.tokens,
+  });
   const cache = new GatewayCache({
     bus: deps.bus,
     stores: deps.stores,
@@ -60,9 +80,12 @@ export async function startGateway(deps: GatewayServiceDeps): Promise<RunningGat
     metrics: deps.metrics,
     defaults: deps.defaults,
     upstream: deps.upstream,
+    temperature: deps.temperature,
+    pricing: deps.pricing,
     embedder: deps.embedder,
     readiness: deps.readiness,
     maxBodyBytes: deps.maxBodyBytes,
+    auth,
   });
   await app.listen({ host: deps.host, port: deps.port });
   const address = app.server.address();

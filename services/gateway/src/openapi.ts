@@ -1,5 +1,6 @@
 import { MemoryBus } from '@llm-cache/bus';
-import { CacheStores, FsObjectStore, openSqlite, SqliteEntryStore, SqliteVectorStore } from '@llm-cache/storage';
+import { CacheStores, FsObjectStore, openSqlite, SqliteEntryStore, SqliteTokenStore, SqliteVectorStore } from '@llm-cache/storage';
+import { Authenticator } from './auth.ts';
 import { createLogger, Metrics } from '@llm-cache/telemetry';
 import { GatewayCache } from './gateway-cache.ts';
 import { buildHttpServer } from './server.ts';
@@ -28,9 +29,12 @@ export async function openApiDocument(): Promise<string> {
     metrics,
     defaults: { tenant: 'default', namespace: 'default', model: 'default' },
     upstream: { baseUrl: undefined, apiKey: undefined, timeoutMs: 1 },
+    temperature: { above: 1, action: 'bypass' },
+    pricing: {},
     embedder: () => Promise.reject(new Error('not used')),
     readiness: {},
     maxBodyBytes: 1,
+    auth: new Authenticator({ required: true, adminToken: undefined, defaultTenant: 'default', tokens: new SqliteTokenStore(db) }),
   });
   await app.ready();
   const document = app.swagger({ yaml: true });

@@ -5,8 +5,10 @@ import type { Embedder } from '@llm-cache/core';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 import type { GatewayCache } from './gateway-cache.ts';
 import { registerCacheRoutes, type CacheRouteDefaults } from './http/cache-routes.ts';
-import { registerChatRoutes, type UpstreamOptions } from './http/chat-routes.ts';
+import { registerChatRoutes, type Pricing, type TemperaturePolicy, type UpstreamOptions } from './http/chat-routes.ts';
 import { installErrorHandlers } from './http/errors.ts';
+import { installAuth, registerTokenRoutes } from './http/auth-routes.ts';
+import type { Authenticator } from './auth.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { errorSchema, messageSchema } from './http/schemas.ts';
 
@@ -16,9 +18,12 @@ export interface HttpServerOptions {
   metrics: Metrics;
   defaults: CacheRouteDefaults;
   upstream: UpstreamOptions;
+  temperature: TemperaturePolicy;
+  pricing: Pricing;
   embedder: () => Promise<Embedder>;
   readiness: Record<string, () => Promise<void>>;
   maxBodyBytes: number;
+  auth: Authenticator;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -52,9 +57,11 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   });
   // Every route takes JSON; anything else is refused with 415 rather than parsed as text.
   app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   app.addSchema(errorSchema);
   app.addSchema(messageSchema);
   installErrorHandlers(app, options.logger);
+  installAuth(app, options.auth);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -62,13 +69,22 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     options.metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
   });
   registerCacheRoutes(app, options.cache, options.defaults);
+  registerTokenRoutes(app, options.auth, options.defaults.tenant);
   registerChatRoutes(app, {
+    temperature: options.temperature,
+    pricing: options.pricing,
     cache: options.cache,
     defaults: options.defaults,
     upstream: options.upstream,
     logger: options.logger,
     metrics: options.metrics,
   });
-  registerOpsRoutes(app, { cache: options.cache, metrics: options.metrics, embedder: options.embedder, readiness: options.readiness });
+  registerOpsRoutes(app, {
+    tenant: options.defaults.tenant,
+    cache: options.cache,
+    metrics: options.metrics,
+    embedder: options.embedder,
+    readiness: options.readiness,
+  });
   return app;
 }

@@ -52,6 +52,7 @@ export async function startMatcher(deps: MatcherServiceDeps): Promise<RunningSer
         entryCreatedAt: entry.createdAt,
         entryExpiresAt: entry.expiresAt,
         decidedAt: Date.now(),
+        hitCount: 1,
       });
       return;
     }

@@ -22,9 +22,18 @@ export const responseObjectKey = (entryId: string): string => `responses/${entry
  * idempotent by entry id: a replayed event replaces the entry with itself.
  */
 export async function startWriter(deps: WriterServiceDeps): Promise<RunningService> {
-  const { bus, stores, metrics } = deps;
+  const subscription = await deps.bus.subscribe({
+    group: 'llmcache-writer',
+    concurrency: deps.concurrency ?? 1,
+    handlers: { [TOPICS.writes]: createWriteHandler(deps) },
+  });
+  return { name: 'writer', close: () => subscription.close() };
+}
 
-  const handle = async (event: CacheWriteEvent): Promise<void> => {
+/** The writer's handling of one write event, also used by `llm-cache replay`. */
+export function createWriteHandler(deps: WriterServiceDeps): (event: CacheWriteEvent) => Promise<void> {
+  const { bus, stores, metrics } = deps;
+  return async (event: CacheWriteEvent): Promise<void> => {
     const stop = metrics.time('store');
     const body = Buffer.from(event.response, 'utf8');
     const inline = body.byteLength <= deps.objectThresholdBytes;
@@ -72,11 +81,4 @@ export async function startWriter(deps: WriterServiceDeps): Promise<RunningServi
       storedAt: Date.now(),
     });
   };
-
-  const subscription = await bus.subscribe({
-    group: 'llmcache-writer',
-    concurrency: deps.concurrency ?? 1,
-    handlers: { [TOPICS.writes]: handle },
-  });
-  return { name: 'writer', close: () => subscription.close() };
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { badRequest, notFound, normalizeText, splitConversation, type ChatMessage } from '@llm-cache/core';
 import type { GatewayCache, ResolvedRequest } from '../gateway-cache.ts';
+import { tenantOf } from './auth-routes.ts';
 import {
   deleteReplySchema,
   entryParamsSchema,
@@ -57,6 +58,7 @@ export function registerCacheRoutes(app: FastifyInstance, cache: GatewayCache, d
   app.post<{ Body: EntryRequestBody & { response: string; tags?: string[]; ttlSeconds?: number }; Querystring: { wait?: string } }>(
     '/v1/cache/entries',
     {
+      config: { role: 'writer' },
       schema: {
         summary: 'Store an answer',
         tags: ['cache'],
@@ -66,7 +68,7 @@ export function registerCacheRoutes(app: FastifyInstance, cache: GatewayCache, d
       },
     },
     async (request, reply) => {
-      const resolved = resolveBody(cache, request.body, defaults, defaults.tenant);
+      const resolved = resolveBody(cache, request.body, defaults, tenantOf(request, defaults.tenant));
       const wait = request.query.wait === 'true';
       const result = await cache.store(resolved, {
         requestId: request.id,
@@ -82,6 +84,7 @@ export function registerCacheRoutes(app: FastifyInstance, cache: GatewayCache, d
   app.post<{ Body: EntryRequestBody & { threshold?: number; maxAgeSeconds?: number } }>(
     '/v1/cache/lookup',
     {
+      config: { role: 'reader' },
       schema: {
         summary: 'Look up a prompt',
         tags: ['cache'],
@@ -90,7 +93,7 @@ export function registerCacheRoutes(app: FastifyInstance, cache: GatewayCache, d
       },
     },
     async (request) => {
-      const resolved = resolveBody(cache, request.body, defaults, defaults.tenant);
+      const resolved = resolveBody(cache, request.body, defaults, tenantOf(request, defaults.tenant));
       const { maxAgeSeconds, threshold } = request.body;
       const result = await cache.lookup(resolved, {
         requestId: request.id,
@@ -106,6 +109,7 @@ export function registerCacheRoutes(app: FastifyInstance, cache: GatewayCache, d
   app.delete<{ Params: { id: string } }>(
     '/v1/cache/entries/:id',
     {
+      config: { role: 'writer' },
       schema: {
         summary: 'Delete an entry',
         tags: ['cache'],
@@ -114,7 +118,7 @@ export function registerCacheRoutes(app: FastifyInstance, cache: GatewayCache, d
       },
     },
     async (request) => {
-      const deleted = await cache.remove(defaults.tenant, request.params.id);
+      const deleted = await cache.remove(tenantOf(request, defaults.tenant), request.params.id);
       if (!deleted) throw notFound(`no entry ${request.params.id}`);
       return { id: request.params.id, deleted };
     },
@@ -123,6 +127,7 @@ export function registerCacheRoutes(app: FastifyInstance, cache: GatewayCache, d
   app.post<{ Body: { namespace?: string; tags?: string[] } }>(
     '/v1/cache/purge',
     {
+      config: { role: 'writer' },
       schema: {
         summary: 'Remove every entry of a namespace, or carrying any of the tags',
         tags: ['cache'],
@@ -130,6 +135,6 @@ export function registerCacheRoutes(app: FastifyInstance, cache: GatewayCache, d
         response: { 200: purgeReplySchema, ...ERROR_REPLIES },
       },
     },
-    async (request) => ({ purged: await cache.purge(defaults.tenant, request.body) }),
+    async (request) => ({ purged: await cache.purge(tenantOf(request, defaults.tenant), request.body) }),
   );
 }

@@ -7,6 +7,7 @@ import type { GatewayCache, LookupResult, ResolvedRequest } from '../gateway-cac
 import { parseCacheControl, type CacheDirectives } from './cache-control.ts';
 import { cachedCompletion, cachedStreamEvents, usageOf } from './chat-replay.ts';
 import type { CacheRouteDefaults } from './cache-routes.ts';
+import { tenantOf } from './auth-routes.ts';
 import { chatBodySchema, chatReplySchema, ERROR_REPLIES } from './schemas.ts';
 
 export interface UpstreamOptions {
@@ -25,7 +26,16 @@ interface ChatBody {
 
 type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 
+export interface TemperaturePolicy {
+  above: number;
+  action: 'bypass' | 'write-only' | 'cache';
+}
+
+export type Pricing = Record<string, { inputPerMillion: number; outputPerMillion: number }>;
+
 export interface ChatRouteDeps {
+  temperature: TemperaturePolicy;
+  pricing: Pricing;
   cache: GatewayCache;
   defaults: CacheRouteDefaults;
   upstream: UpstreamOptions;
@@ -61,7 +71,7 @@ function headerNamespace(request: FastifyRequest): string | undefined {
 }
 
 export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): void {
-  const { cache, defaults, upstream, logger, metrics } = deps;
+  const { cache, defaults, upstream, logger, metrics, temperature } = deps;
   let sharedClient: OpenAI | undefined;
 
   const upstreamClient = (request: FastifyRequest): OpenAI => {
@@ -75,6 +85,12 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
         timeout: upstream.timeoutMs,
         maxRetries: 0,
       }));
+    if (request.principal?.tokenId) {
+      throw new CacheError(
+        'LLMCACHE_UPSTREAM_NOT_CONFIGURED',
+        'set upstream.apiKey (LLMCACHE_UPSTREAM_API_KEY): API tokens of this cache are never forwarded upstream',
+      );
+    }
     const auth = request.headers.authorization;
     const callerKey = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : 'unset';
     return new OpenAI({ baseURL: upstream.baseUrl, apiKey: callerKey, timeout: upstream.timeoutMs, maxRetries: 0 });
@@ -108,6 +124,11 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
   ): FastifyReply | undefined => {
     const id = `chatcmpl-cache-${hit.entryId.slice(0, 16)}`;
     const usage = usageOf(resolved.text, hit.response);
+    const labels = { namespace: resolved.scope.namespace, model: body.model };
+    metrics.tokensSaved.inc(labels, usage.total_tokens);
+    const price = deps.pricing[body.model] ?? deps.pricing.default;
+    if (price)
+      metrics.costSaved.inc(labels, (usage.prompt_tokens * price.inputPerMillion + usage.completion_tokens * price.outputPerMillion) / 1e6);
     const headers = {
       'x-llmcache': 'hit',
       'x-llmcache-score': hit.score.toFixed(4),
@@ -224,6 +245,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
   app.post<{ Body: ChatBody }>(
     '/v1/chat/completions',
     {
+      config: { role: 'reader' },
       schema: {
         summary: 'OpenAI-compatible chat completion, answered from the cache when a close enough request was answered before',
         tags: ['openai'],
@@ -235,13 +257,18 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       const body = request.body;
       const split = splitConversation(body.messages);
       const directives = parseCacheControl(request.headers['cache-control']);
+      const hot = typeof body.temperature === 'number' && body.temperature > temperature.above && temperature.action !== 'cache';
+      if (hot) {
+        directives.noCache = true;
+        if (temperature.action === 'bypass') directives.noStore = true;
+      }
       const threshold = headerNumber(request, 'x-llmcache-threshold');
       const namespace = headerNamespace(request) ?? defaults.namespace;
       if (split.text === '') {
         if (!body.messages.some((m) => m.role === 'user')) throw badRequest('messages must contain a user message');
       }
       const resolved = cache.resolve({
-        tenant: defaults.tenant,
+        tenant: tenantOf(request, defaults.tenant),
         namespace,
         model: body.model,
         params: chatParams(body, split.system),

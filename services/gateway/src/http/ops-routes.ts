@@ -1,12 +1,23 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Embedder } from '@llm-cache/core';
 import type { Metrics } from '@llm-cache/telemetry';
 import type { GatewayCache } from '../gateway-cache.ts';
-import { embeddingsBodySchema, embeddingsReplySchema, ERROR_REPLIES, healthReplySchema, thresholdSchema } from './schemas.ts';
+import {
+  embeddingsBodySchema,
+  embeddingsReplySchema,
+  ERROR_REPLIES,
+  healthReplySchema,
+  statsReplySchema,
+  thresholdSchema,
+} from './schemas.ts';
 import { estimateTokens } from './chat-replay.ts';
+import { parseExport, type ExportHeader } from '../transfer.ts';
+import { tenantOf } from './auth-routes.ts';
 
 export interface OpsRouteDeps {
   cache: GatewayCache;
+  tenant: string;
   metrics: Metrics;
   /** The embedder behind /v1/embeddings, created on first use. */
   embedder: () => Promise<Embedder>;
@@ -19,7 +30,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRouteDeps): voi
 
   app.get(
     '/v1/admin/threshold',
-    { schema: { summary: 'The similarity threshold', tags: ['admin'], response: { 200: thresholdSchema } } },
+    { config: { role: 'reader' }, schema: { summary: 'The similarity threshold', tags: ['admin'], response: { 200: thresholdSchema } } },
     async () => ({
       threshold: cache.threshold.get(),
     }),
@@ -28,6 +39,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRouteDeps): voi
   app.put<{ Body: { threshold: number } }>(
     '/v1/admin/threshold',
     {
+      config: { role: 'admin' },
       schema: {
         summary: 'Change the similarity threshold; applies from the next request on, on every gateway',
         tags: ['admin'],
@@ -38,9 +50,73 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRouteDeps): voi
     async (request) => ({ threshold: await cache.setThreshold(request.body.threshold) }),
   );
 
+  app.get(
+    '/v1/admin/stats',
+    {
+      config: { role: 'admin' },
+      schema: { summary: 'Entries, bytes and hits per namespace', tags: ['admin'], response: { 200: statsReplySchema } },
+    },
+    async (request) => {
+      const stats = await cache.stats(tenantOf(request, deps.tenant));
+      return { ...stats, namespaces: stats.namespaces.map(({ namespace, entries, bytes, hits }) => ({ namespace, entries, bytes, hits })) };
+    },
+  );
+
+  app.get(
+    '/v1/admin/export',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Export every live entry as JSON lines (a header line, then one entry a line, vectors included)',
+        tags: ['admin'],
+        produces: ['application/x-ndjson'],
+        response: { 200: { type: 'string', description: 'application/x-ndjson' } },
+      },
+    },
+    async (request, reply) => {
+      const tenant = tenantOf(request, deps.tenant);
+      async function* lines(): AsyncGenerator<string> {
+        const header: ExportHeader = { format: 'llm-cache-export', version: 1, exportedAt: new Date().toISOString(), embeddingModels: [] };
+        const embedder = await deps.embedder().catch(() => undefined);
+        if (embedder) header.embeddingModels.push(embedder.fingerprint);
+        yield `${JSON.stringify(header)}\n`;
+        for await (const entry of cache.exportEntries(tenant)) yield `${JSON.stringify(entry)}\n`;
+      }
+      return reply.type('application/x-ndjson').send(Readable.from(lines()));
+    },
+  );
+
+  app.post<{ Body: string }>(
+    '/v1/admin/import',
+    {
+      config: { role: 'admin' },
+      bodyLimit: 64 * 1024 * 1024,
+      schema: {
+        summary: 'Import entries written by /v1/admin/export (JSON lines); waits until every entry is stored',
+        tags: ['admin'],
+        consumes: ['application/x-ndjson'],
+        body: { type: 'string' },
+        response: {
+          200: {
+            type: 'object',
+            required: ['imported', 'created'],
+            properties: { imported: { type: 'integer' }, created: { type: 'integer' } },
+          },
+          ...ERROR_REPLIES,
+          504: { $ref: 'Error#' },
+        },
+      },
+    },
+    async (request) => {
+      const { entries } = parseExport(request.body);
+      return cache.importEntries(tenantOf(request, deps.tenant), entries, request.id);
+    },
+  );
+
   app.post<{ Body: { input: string | string[]; model?: string; encoding_format?: 'float' | 'base64' } }>(
     '/v1/embeddings',
     {
+      config: { role: 'reader' },
       schema: {
         summary: 'OpenAI-compatible embeddings from the local model',
         tags: ['openai'],

@@ -202,3 +202,20 @@ export const ERROR_REPLIES = {
   413: { $ref: 'Error#' },
   415: { $ref: 'Error#' },
 } as const;
+
+export const statsReplySchema = {
+  type: 'object',
+  required: ['threshold', 'exactTierEntries', 'namespaces'],
+  properties: {
+    threshold: { type: 'number' },
+    exactTierEntries: { type: 'integer', description: 'Answers held by this gateway for exact repeats' },
+    namespaces: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['namespace', 'entries', 'bytes', 'hits'],
+        properties: { namespace: { type: 'string' }, entries: { type: 'integer' }, bytes: { type: 'integer' }, hits: { type: 'integer' } },
+      },
+    },
+  },
+} as const;

@@ -1,0 +1,51 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { SERVICE_NAMES } from '@llm-cache/runtime';
+
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+
+/**
+ * `llm-cache cluster`: one process per service (distributed adapters), their output prefixed with the
+ * service name. Stops them all on SIGINT/SIGTERM, and all of them when one exits.
+ */
+export async function clusterCommand(options: { replicas: Record<string, number> }): Promise<void> {
+  const children: Array<{ name: string; child: ChildProcess }> = [];
+  let stopping = false;
+  const stopAll = (code: number): void => {
+    if (stopping) return;
+    stopping = true;
+    for (const { child } of children) child.kill('SIGTERM');
+    const timer = setTimeout(() => process.exit(code), 10_000);
+    timer.unref();
+    void Promise.all(
+      children.map(({ child }) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)))),
+    ).then(() => process.exit(code));
+  };
+  for (const service of SERVICE_NAMES) {
+    const count = options.replicas[service] ?? 1;
+    for (let i = 0; i < count; i++) {
+      const name = count > 1 ? `${service}-${i + 1}` : service;
+      const env = {
+        ...process.env,
+        LLMCACHE_MODE: 'distributed',
+        ...(service === 'gateway' && i > 0 ? { LLMCACHE_PORT: String(Number(process.env.LLMCACHE_PORT ?? 8080) + i) } : {}),
+      };
+      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'service', service], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const prefix = `[${name}] `;
+      const forward = (stream: NodeJS.WritableStream) => (chunk: Buffer) => {
+        for (const line of chunk.toString().split('\n')) if (line !== '') stream.write(`${prefix}${line}\n`);
+      };
+      child.stdout?.on('data', forward(process.stdout));
+      child.stderr?.on('data', forward(process.stderr));
+      child.once('exit', (code, signal) => {
+        if (!stopping) {
+          process.stderr.write(`${prefix}exited (${signal ?? code}); stopping the others\n`);
+          stopAll(1);
+        }
+      });
+      children.push({ name, child });
+    }
+  }
+  process.on('SIGINT', () => stopAll(0));
+  process.on('SIGTERM', () => stopAll(0));
+}

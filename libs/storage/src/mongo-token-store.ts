@@ -1,0 +1,68 @@
+import { MongoClient, type Collection } from 'mongodb';
+import { CacheError, type ApiTokenRecord } from '@llm-cache/core';
+import type { TokenStore } from './ports.ts';
+
+type TokenDocument = Omit<ApiTokenRecord, 'id'> & { _id: string };
+
+const toRecord = ({ _id, ...rest }: TokenDocument): ApiTokenRecord => ({ id: _id, ...rest });
+
+const storageError = (action: string, error: unknown): CacheError =>
+  new CacheError('LLMCACHE_STORAGE', `token store: cannot ${action}: ${(error as Error).message}`, { cause: error });
+
+/** TokenStore on a MongoDB collection (distributed mode). */
+export class MongoTokenStore implements TokenStore {
+  private constructor(
+    private readonly client: MongoClient,
+    private readonly tokens: Collection<TokenDocument>,
+  ) {}
+
+  static async create(options: { url: string; database: string }): Promise<MongoTokenStore> {
+    const client = new MongoClient(options.url, { serverSelectionTimeoutMS: 10_000 });
+    try {
+      await client.connect();
+      const tokens = client.db(options.database).collection<TokenDocument>('tokens');
+      const existing = (
+        await tokens
+          .listIndexes()
+          .toArray()
+          .catch(() => [])
+      ).map((index) => String(index.name));
+      if (!existing.includes('hash_unique')) await tokens.createIndex({ hash: 1 }, { unique: true, name: 'hash_unique' });
+      return new MongoTokenStore(client, tokens);
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw storageError('connect', error);
+    }
+  }
+
+  async put(token: ApiTokenRecord): Promise<void> {
+    const { id, ...rest } = token;
+    await this.tokens.replaceOne({ _id: id }, rest, { upsert: true }).catch((error: unknown) => {
+      throw storageError('store a token', error);
+    });
+  }
+
+  async findByHash(hash: string): Promise<ApiTokenRecord | null> {
+    const document = await this.tokens.findOne({ hash }).catch((error: unknown) => {
+      throw storageError('read a token', error);
+    });
+    return document ? toRecord(document) : null;
+  }
+
+  async list(tenant?: string): Promise<ApiTokenRecord[]> {
+    const documents = await this.tokens
+      .find(tenant === undefined ? {} : { tenant })
+      .sort({ createdAt: 1 })
+      .toArray();
+    return documents.map(toRecord);
+  }
+
+  async delete(id: string, tenant?: string): Promise<boolean> {
+    const result = await this.tokens.deleteOne(tenant === undefined ? { _id: id } : { _id: id, tenant });
+    return result.deletedCount > 0;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}

@@ -1,0 +1,122 @@
+import type { TestContext } from 'node:test';
+import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { MilvusClient } from '@zilliz/milvus2-sdk-node';
+import { MongoClient } from 'mongodb';
+import type { CacheEntry, VectorRecord } from '@llm-cache/core';
+import { MilvusVectorStore, MongoEntryStore, S3ObjectStore } from '@llm-cache/storage/distributed';
+import { requireServer, STACK, uniqueName } from '@llm-cache/testing';
+
+/** A normalized Float32Array. */
+export const unit = (values: number[]): Float32Array => {
+  const norm = Math.hypot(...values);
+  return Float32Array.from(values.map((v) => v / norm));
+};
+
+export const vectorRecord = (id: string, vector: number[], extra: Partial<VectorRecord> = {}): VectorRecord => ({
+  id,
+  scopeKey: 's1',
+  embeddingModel: 'm1',
+  vector: unit(vector),
+  createdAt: 1000,
+  expiresAt: null,
+  ...extra,
+});
+
+export const cacheEntry = (id: string, extra: Partial<CacheEntry> = {}): CacheEntry => ({
+  id,
+  scopeKey: 'scope',
+  tenant: 't1',
+  namespace: 'ns',
+  model: 'm',
+  paramsHash: 'p',
+  contextHash: '',
+  prompt: `prompt ${id}`,
+  response: `response ${id}`,
+  responseRef: null,
+  responseBytes: 10,
+  tags: [],
+  createdAt: 1000,
+  expiresAt: null,
+  hitCount: 0,
+  lastHitAt: null,
+  embeddingModel: 'e',
+  ...extra,
+});
+
+/** A fresh Milvus collection name, dropped after the test. */
+export async function milvusCollection(t: TestContext): Promise<string> {
+  await requireServer('Milvus', STACK.milvusAddress);
+  const collection = uniqueName('llmcache_test_');
+  t.after(async () => {
+    const client = new MilvusClient({ address: STACK.milvusAddress, logLevel: 'error' });
+    await client.dropCollection({ collection_name: collection });
+    await client.closeConnection();
+  });
+  return collection;
+}
+
+/** A MilvusVectorStore on a fresh collection, closed and dropped after the test. */
+export async function milvusStore(t: TestContext, dimensions: number, collection?: string): Promise<MilvusVectorStore> {
+  const name = collection ?? (await milvusCollection(t));
+  const store = await MilvusVectorStore.create({ address: STACK.milvusAddress, collection: name, dimensions });
+  t.after(() => store.close());
+  return store;
+}
+
+/** A MongoEntryStore on a fresh database, closed and dropped after the test. */
+export async function mongoStore(t: TestContext): Promise<MongoEntryStore> {
+  await requireServer('MongoDB (FerretDB)', STACK.mongoUrl);
+  const database = uniqueName('llmcache_test_');
+  const store = await MongoEntryStore.create({ url: STACK.mongoUrl, database });
+  t.after(async () => {
+    await store.close();
+    const client = new MongoClient(STACK.mongoUrl, { serverSelectionTimeoutMS: 5000 });
+    await client.db(database).dropDatabase();
+    await client.close();
+  });
+  return store;
+}
+
+export const s3Options = (bucket: string) => ({
+  endpoint: STACK.s3Endpoint,
+  region: 'us-east-1',
+  bucket,
+  accessKeyId: STACK.s3AccessKeyId,
+  secretAccessKey: STACK.s3SecretAccessKey,
+  forcePathStyle: true,
+});
+
+/** A fresh bucket name; after the test its objects and the bucket itself are deleted. */
+export async function s3Bucket(t: TestContext): Promise<string> {
+  await requireServer('S3 (S3Proxy)', STACK.s3Endpoint);
+  const bucket = uniqueName('llmcache-test-');
+  t.after(async () => {
+    const client = new S3Client({
+      endpoint: STACK.s3Endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: STACK.s3AccessKeyId, secretAccessKey: STACK.s3SecretAccessKey },
+    });
+    try {
+      for (;;) {
+        const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
+        const keys = (listed.Contents ?? []).map((object) => ({ Key: object.Key }));
+        if (keys.length === 0) break;
+        await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+      }
+      await client.send(new DeleteBucketCommand({ Bucket: bucket }));
+    } catch (error) {
+      if ((error as Error).name !== 'NoSuchBucket') throw error;
+    } finally {
+      client.destroy();
+    }
+  });
+  return bucket;
+}
+
+/** A S3ObjectStore on a fresh bucket, closed and emptied after the test. */
+export async function s3Store(t: TestContext): Promise<S3ObjectStore> {
+  const store = await S3ObjectStore.create(s3Options(await s3Bucket(t)));
+  t.after(() => store.close());
+  return store;
+}

@@ -1,0 +1,130 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { CacheError, notFound, type Role } from '@llm-cache/core';
+import { allows, type Authenticator, type Principal } from '../auth.ts';
+import { ERROR_REPLIES } from './schemas.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+  interface FastifyContextConfig {
+    /** The least role a route needs; routes without one are public (health, readiness, metrics). */
+    role?: Role;
+  }
+}
+
+const TENANT = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' } as const;
+
+/** The tenant a request acts in: its token's, or for the bootstrap admin the x-llmcache-tenant header. */
+export function tenantOf(request: FastifyRequest, defaultTenant: string): string {
+  const principal = request.principal;
+  if (!principal || principal.tenant !== '*') return principal?.tenant ?? defaultTenant;
+  const header = request.headers['x-llmcache-tenant'];
+  if (header === undefined) return defaultTenant;
+  if (typeof header !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(header))
+    throw new CacheError('LLMCACHE_VALIDATION', 'header x-llmcache-tenant must match ^[A-Za-z0-9._:-]{1,128}$');
+  return header;
+}
+
+/** Checks every request against its route's role, before the body is read. */
+export function installAuth(app: FastifyInstance, auth: Authenticator): void {
+  app.decorateRequest('principal', null);
+  app.addHook('onRequest', async (request) => {
+    const role = request.routeOptions.config?.role;
+    if (!role) return;
+    const principal = await auth.authenticate(request.headers.authorization);
+    if (!allows(principal, role))
+      throw new CacheError('LLMCACHE_FORBIDDEN', `this route needs the ${role} role; the token has ${principal.role}`);
+    request.principal = principal;
+  });
+}
+
+const tokenSchema = {
+  type: 'object',
+  required: ['id', 'name', 'role', 'tenant', 'createdAt'],
+  properties: {
+    id: { type: 'string' },
+    name: { type: 'string' },
+    role: { type: 'string', enum: ['reader', 'writer', 'admin'] },
+    tenant: { type: 'string' },
+    createdAt: { type: 'integer' },
+    token: { type: 'string', description: 'The secret, shown once when the token is created.' },
+  },
+} as const;
+
+export function registerTokenRoutes(app: FastifyInstance, auth: Authenticator, defaultTenant: string): void {
+  app.post<{ Body: { name: string; role: Role; tenant?: string } }>(
+    '/v1/admin/tokens',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Create an API token (its secret is in this answer only)',
+        tags: ['admin'],
+        body: {
+          type: 'object',
+          required: ['name', 'role'],
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 128 },
+            role: { type: 'string', enum: ['reader', 'writer', 'admin'] },
+            tenant: TENANT,
+          },
+          additionalProperties: false,
+        },
+        response: { 201: tokenSchema, ...ERROR_REPLIES, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' } },
+      },
+    },
+    async (request, reply) => {
+      const own = tenantOf(request, defaultTenant);
+      const tenant = request.body.tenant ?? own;
+      if (request.principal?.tenant !== '*' && tenant !== own)
+        throw new CacheError('LLMCACHE_FORBIDDEN', 'an admin token creates tokens of its own tenant only');
+      const { token, record } = await auth.create({ name: request.body.name, role: request.body.role, tenant });
+      const { hash: _hash, ...visible } = record;
+      return reply.status(201).send({ ...visible, token });
+    },
+  );
+
+  app.get(
+    '/v1/admin/tokens',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: "List the tenant's API tokens (without secrets)",
+        tags: ['admin'],
+        response: {
+          200: { type: 'object', required: ['tokens'], properties: { tokens: { type: 'array', items: tokenSchema } } },
+          401: { $ref: 'Error#' },
+          403: { $ref: 'Error#' },
+        },
+      },
+    },
+    async (request) => {
+      const tenant =
+        request.principal?.tenant === '*' && request.headers['x-llmcache-tenant'] === undefined ? '*' : tenantOf(request, defaultTenant);
+      return { tokens: (await auth.list(tenant)).map(({ hash: _hash, ...visible }) => visible) };
+    },
+  );
+
+  app.delete<{ Params: { id: string } }>(
+    '/v1/admin/tokens/:id',
+    {
+      config: { role: 'admin' },
+      schema: {
+        summary: 'Revoke an API token',
+        tags: ['admin'],
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 128 } } },
+        response: {
+          200: { type: 'object', required: ['id', 'deleted'], properties: { id: { type: 'string' }, deleted: { type: 'boolean' } } },
+          ...ERROR_REPLIES,
+          401: { $ref: 'Error#' },
+          403: { $ref: 'Error#' },
+        },
+      },
+    },
+    async (request) => {
+      const tenant = request.principal?.tenant === '*' ? '*' : tenantOf(request, defaultTenant);
+      if (!(await auth.revoke(request.params.id, tenant))) throw notFound(`no token ${request.params.id}`);
+      return { id: request.params.id, deleted: true };
+    },
+  );
+}

@@ -1,0 +1,28 @@
+import { before } from 'node:test';
+import { requireServer, STACK } from '@llm-cache/testing';
+import { defineCacheScenarios } from './scenarios.ts';
+import { freshDistributedEnv, startDistributedCluster, type DistributedCluster } from '../helpers/distributed-cluster.ts';
+
+before(async () => {
+  await requireServer('Kafka', STACK.kafkaBrokers);
+  await requireServer('the schema registry', STACK.registryUrl);
+  await requireServer('Milvus', STACK.milvusAddress);
+  await requireServer('MongoDB (FerretDB)', STACK.mongoUrl);
+  await requireServer('S3 (S3Proxy)', STACK.s3Endpoint);
+});
+
+defineCacheScenarios('distributed: five services over Kafka, Milvus, MongoDB, S3', async (extra) => {
+  const env = { ...freshDistributedEnv(), ...extra };
+  let cluster: DistributedCluster = await startDistributedCluster(env);
+  const handle = {
+    url: cluster.urls[0] as string,
+    output: () => cluster.output(),
+    stop: () => cluster.stop(),
+    restart: async (extraEnv: Record<string, string> = {}) => {
+      await cluster.stop();
+      cluster = await startDistributedCluster({ ...env, ...extraEnv, LLMCACHE_PORT: new URL(handle.url).port });
+      handle.url = cluster.urls[0] as string;
+    },
+  };
+  return handle;
+});

@@ -1,0 +1,93 @@
+import { STACK, uniqueName } from '@llm-cache/testing';
+import { startCacheProcess, type CacheProcess } from './cache-process.ts';
+
+export interface ClusterLayout {
+  gateways: number;
+  matchers: number;
+}
+
+export interface DistributedCluster {
+  /** Base URLs of the gateways, in order. */
+  urls: string[];
+  /** The running processes by name: gateway-1, matcher-2, writer-1... */
+  processes: Map<string, CacheProcess>;
+  env: Record<string, string>;
+  start(name: string): Promise<CacheProcess>;
+  kill(name: string, signal?: NodeJS.Signals): Promise<void>;
+  stop(): Promise<void>;
+  output(): string;
+}
+
+/**
+ * Environment for a fresh distributed cache on the local real stack: its own topic prefix, Milvus
+ * collection, MongoDB database and S3 bucket, so runs never see each other's data.
+ */
+export function freshDistributedEnv(): Record<string, string> {
+  const id = uniqueName('e2e');
+  return {
+    LLMCACHE_MODE: 'distributed',
+    LLMCACHE_KAFKA_BROKERS: STACK.kafkaBrokers,
+    LLMCACHE_KAFKA_REGISTRY_URL: STACK.registryUrl,
+    LLMCACHE_KAFKA_TOPIC_PREFIX: `${id}.`,
+    LLMCACHE_KAFKA_PARTITIONS: '4',
+    LLMCACHE_MILVUS_ADDRESS: STACK.milvusAddress,
+    LLMCACHE_MILVUS_COLLECTION: id,
+    LLMCACHE_MONGO_URL: STACK.mongoUrl,
+    LLMCACHE_MONGO_DATABASE: id,
+    LLMCACHE_S3_ENDPOINT: STACK.s3Endpoint,
+    LLMCACHE_S3_BUCKET: id,
+    LLMCACHE_S3_ACCESS_KEY_ID: STACK.s3AccessKeyId,
+    LLMCACHE_S3_SECRET_ACCESS_KEY: STACK.s3SecretAccessKey,
+  };
+}
+
+/** Starts every service as its own `llm-cache service <name>` process against the real stack. */
+export async function startDistributedCluster(
+  env: Record<string, string>,
+  layout: ClusterLayout = { gateways: 1, matchers: 1 },
+): Promise<DistributedCluster> {
+  const processes = new Map<string, CacheProcess>();
+  const ports = new Map<string, string>();
+  const logs: string[] = [];
+  const start = async (name: string): Promise<CacheProcess> => {
+    const service = name.replace(/-\d+$/, '');
+    const port = ports.get(name) ?? (name === 'gateway-1' ? env.LLMCACHE_PORT : undefined) ?? '0';
+    const started = await startCacheProcess({ ...env, LLMCACHE_PORT: port }, 90_000, ['service', service]);
+    if (service === 'gateway') ports.set(name, new URL(started.url).port);
+    processes.set(name, started);
+    return started;
+  };
+  const names = [
+    'writer-1',
+    'evictor-1',
+    'embedder-1',
+    ...Array.from({ length: layout.matchers }, (_, i) => `matcher-${i + 1}`),
+    ...Array.from({ length: layout.gateways }, (_, i) => `gateway-${i + 1}`),
+  ];
+  const cluster: DistributedCluster = {
+    urls: [],
+    processes,
+    env,
+    start,
+    kill: async (name, signal = 'SIGTERM') => {
+      const running = processes.get(name);
+      if (!running) return;
+      logs.push(`--- ${name} ---\n${running.output()}`);
+      await running.stop(signal);
+      processes.delete(name);
+    },
+    stop: async () => {
+      await Promise.all([...processes.keys()].map((name) => cluster.kill(name)));
+    },
+    output: () => [...logs, ...[...processes].map(([name, p]) => `--- ${name} ---\n${p.output()}`)].join('\n'),
+  };
+  try {
+    // Consumers first (their groups exist before any gateway publishes), in parallel to save time.
+    await Promise.all(names.filter((n) => !n.startsWith('gateway')).map(start));
+    for (const name of names.filter((n) => n.startsWith('gateway'))) cluster.urls.push((await start(name)).url);
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return cluster;
+}
