@@ -92,7 +92,14 @@ describe('distributed mode under faults and with several instances', () => {
       const acknowledged = new Map<string, string>();
       const timeline: Array<{ at: number; ok: boolean }> = [];
       const seed = 'Seed question about the fault test';
-      assert.equal((await postJson(`${url}/v1/cache/entries?wait=true`, { prompt: seed, response: 'seed answer' })).status, 201);
+      // Eight namespaces: eight scope keys, spread over the partitions (and so over both matchers).
+      const namespaces = Array.from({ length: 8 }, (_, i) => `fault-${i}`);
+      for (const namespace of namespaces) {
+        assert.equal(
+          (await postJson(`${url}/v1/cache/entries?wait=true`, { prompt: seed, response: 'seed answer', namespace })).status,
+          201,
+        );
+      }
       // Each round stores a new entry (acknowledged with 201) and looks up a text never seen before, so
       // every lookup needs the embedder and a matcher (a timeout would answer hit: false).
       let running = true;
@@ -103,7 +110,11 @@ describe('distributed mode under faults and with several instances', () => {
           const prompt = `Fault test question ${i}: what is ${i} times ${i + 7}?`;
           const [store, lookup] = await Promise.all([
             postJson(`${url}/v1/cache/entries?wait=true`, { prompt, response: `${i * (i + 7)}` }).catch(() => ({ status: 0, body: null })),
-            postJson(`${url}/v1/cache/lookup`, { prompt: `${seed}, round ${i}`, threshold: 0.3 }).catch(() => ({ status: 0, body: null })),
+            postJson(`${url}/v1/cache/lookup`, {
+              prompt: `${seed}, round ${i}`,
+              threshold: 0.3,
+              namespace: namespaces[i % namespaces.length],
+            }).catch(() => ({ status: 0, body: null })),
           ]);
           if (store.status === 201) acknowledged.set(prompt, `${i * (i + 7)}`);
           timeline.push({ at: Date.now(), ok: store.status === 201 && lookup.status === 200 && lookup.body?.hit === true });
