@@ -151,12 +151,17 @@ export function defineCacheScenarios(mode: string, start: StartCache): void {
         .withResponse();
       assert.equal(first.response.headers.get('x-llmcache'), 'miss');
       let streamed = '';
-      let chunks = 0;
+      const arrivals: number[] = [];
       for await (const chunk of first.data) {
         streamed += chunk.choices[0]?.delta?.content ?? '';
-        chunks++;
+        arrivals.push(performance.now());
       }
-      assert.ok(chunks > 3, 'the miss arrived in several chunks');
+      assert.ok(arrivals.length > 3, 'the miss arrived in several chunks');
+      // The stand-in waits 20 ms between chunks: forwarded as they come, they arrive spread out, not all at the end.
+      assert.ok(
+        (arrivals.at(-1) as number) - (arrivals[0] as number) > 100,
+        `chunks arrived over ${(arrivals.at(-1) as number) - (arrivals[0] as number)} ms`,
+      );
       assert.equal(upstream.calls.length, callsBefore + 1);
       await eventuallyHit(cache.url, { messages: [{ role: 'user', content: question }], model: 'gpt-test' });
       const second = await client.chat.completions
@@ -354,6 +359,26 @@ export function defineCacheScenarios(mode: string, start: StartCache): void {
         params: { temperature: 1.5 },
       });
       assert.equal(lookup.body.hit, false, 'a bypassed answer is not stored');
+    });
+
+    it('takes the namespace and threshold of a chat request from its headers', async () => {
+      const ask = (content: string, headers: Record<string, string>) =>
+        postJson(`${cache.url}/v1/chat/completions`, { model: 'gpt-test', messages: [{ role: 'user', content }] }, headers);
+      assert.equal((await ask('What is the tallest tree species?', { 'x-llmcache-namespace': 'trees' })).headers.get('x-llmcache'), 'miss');
+      await eventuallyHit(cache.url, {
+        messages: [{ role: 'user', content: 'What is the tallest tree species?' }],
+        model: 'gpt-test',
+        namespace: 'trees',
+      });
+      assert.equal((await ask('Which tree species is the tallest?', { 'x-llmcache-namespace': 'trees' })).headers.get('x-llmcache'), 'hit');
+      const other = await postJson(`${cache.url}/v1/cache/lookup`, {
+        messages: [{ role: 'user', content: 'What is the tallest tree species?' }],
+        model: 'gpt-test',
+      });
+      assert.equal(other.body.hit, false, 'the entry lives in the namespace the header named');
+      const strict = await ask('Which tree species is the tallest?', { 'x-llmcache-namespace': 'trees', 'x-llmcache-threshold': '0.999' });
+      assert.equal(strict.headers.get('x-llmcache'), 'miss', 'the header threshold applies to this request');
+      assert.equal((await ask('Which tree species is the tallest?', { 'x-llmcache-threshold': 'high' })).status, 400);
     });
 
     it('reports entries per namespace', async () => {
