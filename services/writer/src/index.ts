@@ -1,6 +1,6 @@
 import type { CacheEntry, RunningService } from '@llm-cache/core';
 import type { EventBus } from '@llm-cache/bus';
-import { TOPICS, type CacheWriteEvent } from '@llm-cache/codec';
+import { scopeFieldsOf, TOPICS, type CacheWriteEvent } from '@llm-cache/codec';
 import type { CacheStores } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 
@@ -42,12 +42,7 @@ export function createWriteHandler(deps: WriterServiceDeps): (event: CacheWriteE
     const previous = await stores.entries.get(event.entryId);
     const entry: CacheEntry = {
       id: event.entryId,
-      scopeKey: event.scopeKey,
-      tenant: event.tenant,
-      namespace: event.namespace,
-      model: event.model,
-      paramsHash: event.paramsHash,
-      contextHash: event.contextHash,
+      ...scopeFieldsOf(event),
       prompt: event.prompt,
       response: inline ? event.response : null,
       responseRef,
