@@ -121,3 +121,32 @@ describe('API tokens, roles and tenants (embedded)', () => {
     assert.match(run.stderr, /not a loopback address: set auth\.required/);
   });
 });
+
+describe('per-caller rate limit (embedded)', () => {
+  let cache: CacheProcess;
+  before(async () => {
+    cache = await startCacheProcess({
+      LLMCACHE_DATA_DIR: tempDir({ after: (fn) => process.once('exit', fn) }),
+      LLMCACHE_RATE_LIMIT_PER_SECOND: '1',
+      LLMCACHE_RATE_LIMIT_BURST: '3',
+    });
+  });
+  after(async () => cache?.stop());
+
+  it('answers 429 with Retry-After past the burst, and health stays reachable', async () => {
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 6; i++) {
+      const response = await fetch(`${cache.url}/v1/admin/threshold`);
+      statuses.push(response.status);
+      if (response.status === 429) {
+        retryAfter = response.headers.get('retry-after');
+        assert.equal(((await response.json()) as { error: { code: string } }).error.code, 'LLMCACHE_RATE_LIMITED');
+      } else await response.arrayBuffer();
+    }
+    assert.deepEqual(statuses.slice(0, 3), [200, 200, 200]);
+    assert.ok(statuses.slice(3).includes(429), statuses.join(','));
+    assert.ok(Number(retryAfter) >= 1);
+    assert.equal((await fetch(`${cache.url}/healthz`)).status, 200);
+  });
+});

@@ -236,6 +236,9 @@ export function defineCacheScenarios(mode: string, start: StartCache): void {
       );
       await expectError(await post('/v1/cache/lookup', 'prompt=x', 'text/plain'), 415, /^LLMCACHE_UNSUPPORTED_MEDIA_TYPE$/);
       await expectError(await fetch(`${cache.url}/v1/nowhere`), 404, /^LLMCACHE_NOT_FOUND$/);
+      const deep = `{"prompt": "x", "params": ${'{"a": '.repeat(100)}1${'}'.repeat(100)}}`;
+      await expectError(await post('/v1/cache/lookup', deep), 400, /^LLMCACHE_BAD_REQUEST$/);
+      await expectError(await post('/v1/cache/lookup', '{"prompt": "x", "__proto__": {"polluted": true}}'), 400, /^LLMCACHE_BAD_REQUEST$/);
       await expectError(
         await fetch(`${cache.url}/v1/cache/entries/0123456789abcdef0123456789abcdef`, { method: 'DELETE' }),
         404,

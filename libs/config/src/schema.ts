@@ -26,6 +26,13 @@ export const configSchema = z
     /** How long `?wait=true` waits for the writer before answering 504. */
     writeTimeoutMs: positiveInt.default(10000),
     maxBodyBytes: positiveInt.default(1_048_576),
+    /** Deepest nesting of arrays and objects a JSON body may have. */
+    maxJsonDepth: positiveInt.max(1000).default(32),
+    /** Requests per second each token (or, without one, each client address) may make; 0 turns the limit off. */
+    rateLimit: z
+      .object({ perSecond: z.number().min(0).default(0), burst: positiveInt.default(100) })
+      .strict()
+      .default({ perSecond: 0, burst: 100 }),
     /** Responses larger than this many bytes go to the object store. */
     objectThresholdBytes: positiveInt.default(65_536),
     /** Default time to live of an entry in seconds; 0 means entries never expire. */

@@ -81,6 +81,8 @@ export async function startServices(names: readonly ServiceName[], context: Serv
             lookupTimeoutMs: config.lookupTimeoutMs,
             writeTimeoutMs: config.writeTimeoutMs,
             maxBodyBytes: config.maxBodyBytes,
+            maxJsonDepth: config.maxJsonDepth,
+            rateLimit: config.rateLimit,
             tokens: context.tokens,
             auth: config.auth,
           });

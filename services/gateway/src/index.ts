@@ -37,6 +37,8 @@ export interface GatewayServiceDeps {
   lookupTimeoutMs: number;
   writeTimeoutMs: number;
   maxBodyBytes: number;
+  maxJsonDepth: number;
+  rateLimit: { perSecond: number; burst: number };
   tokens: TokenStore;
   auth: { required: boolean; adminToken?: string | undefined };
 }
@@ -85,6 +87,8 @@ export async function startGateway(deps: GatewayServiceDeps): Promise<RunningGat
     embedder: deps.embedder,
     readiness: deps.readiness,
     maxBodyBytes: deps.maxBodyBytes,
+    maxJsonDepth: deps.maxJsonDepth,
+    rateLimit: deps.rateLimit,
     auth,
   });
   await app.listen({ host: deps.host, port: deps.port });

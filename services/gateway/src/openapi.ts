@@ -34,6 +34,8 @@ export async function openApiDocument(): Promise<string> {
     embedder: () => Promise.reject(new Error('not used')),
     readiness: {},
     maxBodyBytes: 1,
+    maxJsonDepth: 32,
+    rateLimit: { perSecond: 0, burst: 1 },
     auth: new Authenticator({ required: true, adminToken: undefined, defaultTenant: 'default', tokens: new SqliteTokenStore(db) }),
   });
   await app.ready();

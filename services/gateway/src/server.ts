@@ -8,6 +8,7 @@ import { registerCacheRoutes, type CacheRouteDefaults } from './http/cache-route
 import { registerChatRoutes, type Pricing, type TemperaturePolicy, type UpstreamOptions } from './http/chat-routes.ts';
 import { installErrorHandlers } from './http/errors.ts';
 import { installAuth, registerTokenRoutes } from './http/auth-routes.ts';
+import { installJsonParser, installRateLimit } from './http/limits.ts';
 import type { Authenticator } from './auth.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { errorSchema, messageSchema } from './http/schemas.ts';
@@ -23,6 +24,8 @@ export interface HttpServerOptions {
   embedder: () => Promise<Embedder>;
   readiness: Record<string, () => Promise<void>>;
   maxBodyBytes: number;
+  maxJsonDepth: number;
+  rateLimit: { perSecond: number; burst: number };
   auth: Authenticator;
 }
 
@@ -62,6 +65,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   app.addSchema(messageSchema);
   installErrorHandlers(app, options.logger);
   installAuth(app, options.auth);
+  installJsonParser(app, options.maxJsonDepth);
+  installRateLimit(app, options.rateLimit);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
