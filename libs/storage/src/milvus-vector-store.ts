@@ -92,8 +92,11 @@ export class MilvusVectorStore implements VectorStore {
             ],
           })
           .catch((error: ResStatus) => error); // the SDK throws the status object
-        // Another process may have created it in between: that is fine, the schema is checked below.
-        return /already exist/i.test(status.reason) ? { ...status, error_code: 'Success', code: 0 } : status;
+        if (isOk(status)) return status;
+        // Another process may have created it in between (milvus-lite then reports "already exist" or
+        // "File exists"): that is fine when the collection is there now, its schema is checked below.
+        const now = await client.hasCollection({ collection_name: collection }).catch(() => undefined);
+        return now?.value === true ? { ...status, error_code: 'Success', code: 0 } : status;
       });
     }
     const described = await this.call('describeCollection', () => client.describeCollection({ collection_name: collection }));
