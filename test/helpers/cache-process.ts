@@ -36,7 +36,7 @@ export async function startCacheProcess(
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`llm-cache did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
     const onData = (): void => {
-      const match = /listening on (http:\/\/[^\s)]+)/.exec(output);
+      const match = /listening on (https?:\/\/[^\s)]+)/.exec(output);
       if (match?.[1] || /running \(distributed\)/.test(output)) {
         clearTimeout(timer);
         resolveUrl(match?.[1] ?? '');

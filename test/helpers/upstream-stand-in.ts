@@ -14,6 +14,11 @@ export interface UpstreamStandIn {
   finish: 'stop' | 'length' | 'abort';
   /** Delay between streamed chunks. */
   chunkDelayMs: number;
+  /**
+   * When set, every call fails with this status and an error message that quotes the credential it
+   * received, as some providers do: the cache must not pass that text on.
+   */
+  failStatus: number | null;
 }
 
 const readBody = async (request: IncomingMessage): Promise<string> => {
@@ -34,7 +39,7 @@ const lastUserText = (body: Record<string, unknown>): string => {
  * by word with a delay between chunks.
  */
 export async function startUpstreamStandIn(t: TestContext | { after: (fn: () => Promise<void>) => void }): Promise<UpstreamStandIn> {
-  const state: UpstreamStandIn = { url: '', calls: [], finish: 'stop', chunkDelayMs: 20 };
+  const state: UpstreamStandIn = { url: '', calls: [], finish: 'stop', chunkDelayMs: 20, failStatus: null };
   const server: Server = createServer(async (request, response) => {
     if (request.method !== 'POST' || !request.url?.endsWith('/chat/completions')) {
       response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
@@ -42,6 +47,13 @@ export async function startUpstreamStandIn(t: TestContext | { after: (fn: () => 
     }
     const body = JSON.parse(await readBody(request)) as Record<string, unknown>;
     state.calls.push({ body, authorization: request.headers.authorization });
+    if (state.failStatus !== null) {
+      const message = `Incorrect API key provided: ${request.headers.authorization ?? '(none)'}`;
+      response
+        .writeHead(state.failStatus, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message, type: 'invalid_request_error' } }));
+      return;
+    }
     const answer = `Answer #${state.calls.length} to: ${lastUserText(body)}`;
     const finish = state.finish;
     const id = `chatcmpl-standin-${state.calls.length}`;

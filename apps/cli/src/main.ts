@@ -6,6 +6,7 @@ import { SERVICE_NAMES } from '@llm-cache/runtime';
 import { clusterCommand } from './commands/cluster.ts';
 import { serviceCommand, startCommand } from './commands/serve.ts';
 import { exportCommand, importCommand } from './commands/transfer.ts';
+import { secretEncryptCommand, secretKeygenCommand, tokenCreateCommand, tokenListCommand, tokenRevokeCommand } from './commands/admin.ts';
 // The replay command loads the Kafka, Milvus, MongoDB and S3 clients: imported only when it runs.
 import type { replayCommand as ReplayCommand } from './commands/replay.ts';
 
@@ -71,6 +72,31 @@ program
   .option('--batch <n>', 'entries per request', '200')
   .addOption(new Option('--token <token>', 'API token').env('LLMCACHE_TOKEN'))
   .action(importCommand);
+
+function gatewayOptions(command: Command): Command {
+  return command
+    .option('--url <url>', 'gateway base URL', 'http://127.0.0.1:8080')
+    .addOption(new Option('--token <token>', 'admin API token').env('LLMCACHE_TOKEN'));
+}
+
+const token = program.command('token').description('manage API tokens through the admin API');
+gatewayOptions(
+  token
+    .command('create')
+    .description('create a token; its secret is printed once')
+    .requiredOption('--name <name>', 'what the token is for')
+    .addOption(new Option('--role <role>', 'what it may do').choices(['reader', 'writer', 'admin']).makeOptionMandatory())
+    .option('--tenant <tenant>', "the tenant it acts for (default: the caller's)"),
+).action(tokenCreateCommand);
+gatewayOptions(token.command('list').description("list the tenant's tokens (never their secrets)")).action(tokenListCommand);
+gatewayOptions(token.command('revoke').description('revoke a token by id').argument('<id>', 'token id')).action(tokenRevokeCommand);
+
+const secret = program.command('secret').description('encrypt secrets for the config file (AES-256-GCM)');
+secret.command('keygen').description('print a new random key for LLMCACHE_SECRET_KEY or a key file').action(secretKeygenCommand);
+secret
+  .command('encrypt')
+  .description('read a secret on standard input and print its enc:v1: form (key from LLMCACHE_SECRET_KEY or LLMCACHE_SECRET_KEY_FILE)')
+  .action(secretEncryptCommand);
 
 program
   .command('openapi')

@@ -1,4 +1,5 @@
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type KafkaMessage, type Producer } from 'kafkajs';
+import type { Agent as HttpAgent } from 'node:http';
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type KafkaConfig, type KafkaMessage, type Producer } from 'kafkajs';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { CacheError, toCacheError } from '@llm-cache/core';
 import { ALL_TOPICS, codecFor, TOPICS, type Topic, type TopicEvents } from '@llm-cache/codec';
@@ -20,6 +21,12 @@ export interface KafkaBusOptions {
   sessionTimeoutMs?: number;
   /** Prepended to every topic, subject and consumer group name, so caches can share a cluster. */
   topicPrefix?: string;
+  /** TLS and SASL to the brokers, passed to kafkajs as they are. */
+  ssl?: KafkaConfig['ssl'];
+  sasl?: KafkaConfig['sasl'];
+  /** Basic auth and the agent (TLS settings) for the schema registry. */
+  registryAuth?: { username: string; password: string };
+  registryAgent?: HttpAgent;
 }
 
 /** Retryable failures (a store or the model unavailable) are retried for about a minute before dead-lettering. */
@@ -48,6 +55,8 @@ export class KafkaBus implements EventBus {
     this.kafka = new Kafka({
       clientId: options.clientId,
       brokers: options.brokers,
+      ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
+      ...(options.sasl === undefined ? {} : { sasl: options.sasl }),
       logLevel: logLevel.WARN,
       retry: { initialRetryTime: 100, retries: 8 },
       logCreator:
@@ -58,7 +67,12 @@ export class KafkaBus implements EventBus {
           else if (level === logLevel.WARN) logger.warn({ kafka: extra }, `kafka: ${message}`);
         },
     });
-    this.registry = new SchemaRegistry({ host: options.registryUrl, clientId: options.clientId });
+    this.registry = new SchemaRegistry({
+      host: options.registryUrl,
+      clientId: options.clientId,
+      ...(options.registryAuth === undefined ? {} : { auth: options.registryAuth }),
+      ...(options.registryAgent === undefined ? {} : { agent: options.registryAgent }),
+    });
     this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
     this.admin = this.kafka.admin();
     this.retry = { ...KAFKA_RETRY, ...options.retry };

@@ -4,9 +4,10 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { CacheError } from '@llm-cache/core';
 import { configSchema, type Config } from './schema.ts';
+import { decryptSecrets, SECRET_KEY_ENV, SECRET_KEY_FILE_ENV } from './secrets.ts';
 
 /** Environment variables that are read elsewhere and are not configuration keys. */
-const NON_CONFIG_ENV = new Set(['LLMCACHE_CONFIG', 'LLMCACHE_MODEL_DIR', 'LLMCACHE_TOKEN']);
+const NON_CONFIG_ENV = new Set(['LLMCACHE_CONFIG', 'LLMCACHE_MODEL_DIR', 'LLMCACHE_TOKEN', SECRET_KEY_ENV, SECRET_KEY_FILE_ENV]);
 const NON_CONFIG_ENV_PREFIXES = ['LLMCACHE_STACK_', 'LLMCACHE_TEST_', 'LLMCACHE_BENCH_'];
 
 type LeafKind = 'string' | 'number' | 'boolean' | 'enum' | 'json';
@@ -133,6 +134,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     if (value !== undefined) setPath(raw, leaf.path, coerce(leaf, value));
   }
   if (options.overrides) raw = deepMerge(raw, options.overrides);
+  raw = decryptSecrets(raw, env);
   const result = configSchema.safeParse(raw);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {

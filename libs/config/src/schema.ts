@@ -3,6 +3,28 @@ import { z } from 'zod';
 const port = z.number().int().min(0).max(65535);
 const fraction = z.number().min(0).max(1);
 const positiveInt = z.number().int().positive();
+const file = z.string().min(1);
+
+/** Client-side TLS towards a server: a private CA, and a client certificate where the server asks for one. */
+const clientTls = z
+  .object({
+    /** Use TLS (also implied by any of the files). */
+    enabled: z.boolean().default(false),
+    /** PEM file of the CA that signed the server's certificate (the system CAs when absent). */
+    caFile: file.optional(),
+    /** PEM client certificate and key, for servers that authenticate clients by certificate. */
+    certFile: file.optional(),
+    keyFile: file.optional(),
+    passphrase: z.string().optional(),
+    /** Refuse servers whose certificate does not verify; turn off only for a test server. */
+    rejectUnauthorized: z.boolean().default(true),
+  })
+  .strict()
+  .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), {
+    message: 'certFile and keyFile go together',
+    path: ['keyFile'],
+  })
+  .default({ enabled: false, rejectUnauthorized: true });
 
 /**
  * The one configuration schema. Every key has a default, so `{}` is a valid file; every leaf can be
@@ -15,6 +37,35 @@ export const configSchema = z
     host: z.string().min(1).default('127.0.0.1'),
     port: port.default(8080),
     dataDir: z.string().min(1).default('./data'),
+    /** HTTPS for the gateway: set both files (PEM) to listen with TLS only. */
+    tls: z
+      .object({
+        certFile: file.optional(),
+        keyFile: file.optional(),
+        passphrase: z.string().optional(),
+        /** Oldest TLS version accepted. */
+        minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+      })
+      .strict()
+      .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), {
+        message: 'certFile and keyFile go together',
+        path: ['keyFile'],
+      })
+      .default({ minVersion: 'TLSv1.2' }),
+    /** Limits that keep slow or oversized clients from holding the gateway's connections. */
+    http: z
+      .object({
+        /** Time a client has to send the request headers. */
+        headersTimeoutMs: positiveInt.default(10_000),
+        /** Time a client has to send the whole request (headers and body). */
+        requestTimeoutMs: positiveInt.default(30_000),
+        /** An idle keep-alive connection is closed after this long. */
+        keepAliveTimeoutMs: positiveInt.default(72_000),
+        /** Largest request head (request line and headers); larger gets 431. */
+        maxHeaderBytes: positiveInt.max(1_048_576).default(16_384),
+      })
+      .strict()
+      .default({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, maxHeaderBytes: 16_384 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Default similarity threshold (cosine, 0..1); see docs/threshold.md for how it was chosen. */
     threshold: fraction.default(0.85),
@@ -142,6 +193,20 @@ export const configSchema = z
           .string()
           .regex(/^[A-Za-z0-9._-]{0,100}$/)
           .default(''),
+        /** TLS to the brokers. */
+        tls: clientTls,
+        /** SASL authentication to the brokers (over TLS in production). */
+        sasl: z
+          .object({
+            mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+            username: z.string().min(1),
+            password: z.string().min(1),
+          })
+          .strict()
+          .optional(),
+        /** Basic auth to the schema registry (an https registryUrl uses TLS with the system CAs or tls.caFile). */
+        registryUsername: z.string().optional(),
+        registryPassword: z.string().optional(),
       })
       .strict()
       .default({
@@ -152,6 +217,7 @@ export const configSchema = z
         registryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7',
         concurrency: 16,
         topicPrefix: '',
+        tls: { enabled: false, rejectUnauthorized: true },
       }),
     milvus: z
       .object({
@@ -163,16 +229,30 @@ export const configSchema = z
         dimensions: positiveInt.max(32768).default(384),
         username: z.string().optional(),
         password: z.string().optional(),
+        /** TLS to Milvus (one-way with caFile, mutual with certFile and keyFile). */
+        tls: clientTls,
+        /** Server name to verify in Milvus' certificate, when it differs from the address' host. */
+        serverName: z.string().optional(),
       })
       .strict()
-      .default({ address: '127.0.0.1:19530', collection: 'llmcache_vectors', dimensions: 384 }),
+      .default({
+        address: '127.0.0.1:19530',
+        collection: 'llmcache_vectors',
+        dimensions: 384,
+        tls: { enabled: false, rejectUnauthorized: true },
+      }),
     mongo: z
       .object({
         url: z.string().min(1).default('mongodb://127.0.0.1:27017'),
         database: z.string().min(1).default('llmcache'),
+        /** Credentials kept out of the URL (so they can be encrypted and never print with it). */
+        username: z.string().optional(),
+        password: z.string().optional(),
+        /** TLS to MongoDB (the URL's tls options work too). */
+        tls: clientTls,
       })
       .strict()
-      .default({ url: 'mongodb://127.0.0.1:27017', database: 'llmcache' }),
+      .default({ url: 'mongodb://127.0.0.1:27017', database: 'llmcache', tls: { enabled: false, rejectUnauthorized: true } }),
     s3: z
       .object({
         endpoint: z.string().url().optional(),
@@ -181,6 +261,8 @@ export const configSchema = z
         accessKeyId: z.string().optional(),
         secretAccessKey: z.string().optional(),
         forcePathStyle: z.boolean().default(true),
+        /** PEM CA for an https endpoint signed by a private CA. */
+        caFile: file.optional(),
       })
       .strict()
       .default({ region: 'us-east-1', bucket: 'llmcache', forcePathStyle: true }),

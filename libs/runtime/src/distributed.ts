@@ -1,11 +1,12 @@
 import { isRetryable } from '@llm-cache/core';
-import type { Config } from '@llm-cache/config';
+import { secretsOf, type Config } from '@llm-cache/config';
 import { KafkaBus } from '@llm-cache/bus';
 import { CacheStores, type TokenStore } from '@llm-cache/storage';
 import { MilvusVectorStore, MongoEntryStore, MongoTokenStore, S3ObjectStore } from '@llm-cache/storage/distributed';
 import { createLogger, Metrics, type Logger } from '@llm-cache/telemetry';
 import type { RunningGateway } from '@llm-cache/gateway';
 import { createEmbedder } from './embedder-factory.ts';
+import { kafkaSecurity, milvusSecurity, mongoSecurity, s3Security } from './client-options.ts';
 import { lazy, startServices, stopServices, type ServiceName } from './services.ts';
 
 export interface RunningDistributed {
@@ -41,6 +42,7 @@ export async function connectDistributed(
     partitions: config.kafka.partitions,
     replicationFactor: config.kafka.replicationFactor,
     topicPrefix: config.kafka.topicPrefix,
+    ...kafkaSecurity(config.kafka),
     logger,
     ...(metrics ? { metrics } : {}),
   });
@@ -49,14 +51,17 @@ export async function connectDistributed(
     // The MongoDB collections are created one after the other: FerretDB drops connections that
     // create collections in one database at the same moment.
     const mongo = async () => {
-      const entries = await withRetries('MongoDB entries', () => MongoEntryStore.create(config.mongo), logger);
-      const tokens = await withRetries('MongoDB tokens', () => MongoTokenStore.create(config.mongo), logger);
+      const options = { url: config.mongo.url, database: config.mongo.database, ...mongoSecurity(config.mongo) };
+      const entries = await withRetries('MongoDB entries', () => MongoEntryStore.create(options), logger);
+      const tokens = await withRetries('MongoDB tokens', () => MongoTokenStore.create(options), logger);
       return { entries, tokens };
     };
+    const { address, collection, dimensions, username, password } = config.milvus;
+    const milvusOptions = { address, collection, dimensions, username, password, ...milvusSecurity(config.milvus) };
     const [vectors, { entries, tokens }, objects] = await Promise.all([
-      withRetries('Milvus', () => MilvusVectorStore.create(config.milvus), logger),
+      withRetries('Milvus', () => MilvusVectorStore.create(milvusOptions), logger),
       mongo(),
-      withRetries('S3', () => S3ObjectStore.create(config.s3), logger),
+      withRetries('S3', () => S3ObjectStore.create({ ...config.s3, ...s3Security(config.s3) }), logger),
     ]);
     return { bus, stores: new CacheStores(entries, vectors, objects), tokens };
   } catch (error) {
@@ -74,7 +79,7 @@ export async function startDistributed(
   names: readonly ServiceName[],
   options: { logger?: Logger } = {},
 ): Promise<RunningDistributed> {
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, secrets: secretsOf(config) });
   const metrics = new Metrics();
   const started = Date.now();
   const { bus, stores, tokens } = await connectDistributed(config, logger, metrics);
@@ -115,3 +120,4 @@ export async function startDistributed(
     throw error;
   }
 }
+export { kafkaSecurity, milvusSecurity, mongoSecurity, s3Security, tlsConnectionOptions } from './client-options.ts';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Embedder } from '@llm-cache/core';
-import type { Config } from '@llm-cache/config';
+import { secretsOf, type Config } from '@llm-cache/config';
 import { MemoryBus } from '@llm-cache/bus';
 import { CacheStores, FsObjectStore, openSqlite, SqliteEntryStore, SqliteTokenStore, SqliteVectorStore } from '@llm-cache/storage';
 import { createLogger, Metrics, type Logger } from '@llm-cache/telemetry';
@@ -21,7 +21,7 @@ export interface RunningCache {
  * vector index, a local object folder and the local embedding model.
  */
 export async function startEmbedded(config: Config, options: { logger?: Logger; embedder?: Embedder } = {}): Promise<RunningCache> {
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const logger = options.logger ?? createLogger({ level: config.logLevel, secrets: secretsOf(config) });
   const metrics = new Metrics();
   const dataDir = resolve(config.dataDir);
   const started = Date.now();

@@ -1,5 +1,5 @@
 import type { Embedder, RunningService } from '@llm-cache/core';
-import type { Config } from '@llm-cache/config';
+import { secretsOf, type Config } from '@llm-cache/config';
 import type { EventBus } from '@llm-cache/bus';
 import type { CacheStores, TokenStore } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
@@ -85,6 +85,9 @@ export async function startServices(names: readonly ServiceName[], context: Serv
             rateLimit: config.rateLimit,
             tokens: context.tokens,
             auth: config.auth,
+            tls: config.tls,
+            http: config.http,
+            secrets: secretsOf(config),
           });
           services.push(gateway);
           break;

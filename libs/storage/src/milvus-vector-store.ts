@@ -1,4 +1,4 @@
-import { DataType, MilvusClient, type ConsistencyLevelEnum, type ResStatus } from '@zilliz/milvus2-sdk-node';
+import { DataType, MilvusClient, type ClientConfig, type ConsistencyLevelEnum, type ResStatus } from '@zilliz/milvus2-sdk-node';
 import { CacheError, type VectorMatch, type VectorQuery, type VectorRecord } from '@llm-cache/core';
 import type { VectorStore } from './ports.ts';
 
@@ -9,6 +9,9 @@ export interface MilvusVectorStoreOptions {
   dimensions: number;
   username?: string | undefined;
   password?: string | undefined;
+  /** TLS to Milvus, passed to the SDK as is. */
+  ssl?: boolean;
+  tls?: ClientConfig['tls'];
 }
 
 /** Milvus' largest search limit (topk). */
@@ -58,6 +61,8 @@ export class MilvusVectorStore implements VectorStore {
       address,
       ...(options.username !== undefined ? { username: options.username } : {}),
       ...(options.password !== undefined ? { password: options.password } : {}),
+      ...(options.ssl !== undefined ? { ssl: options.ssl } : {}),
+      ...(options.tls !== undefined ? { tls: options.tls } : {}),
       logLevel: 'error',
     });
     const store = new MilvusVectorStore(client, address, collection, dimensions);

@@ -1,4 +1,4 @@
-import { MongoClient, type AnyBulkWriteOperation, type Collection, type Filter, type Sort } from 'mongodb';
+import { MongoClient, type MongoClientOptions, type AnyBulkWriteOperation, type Collection, type Filter, type Sort } from 'mongodb';
 import { CacheError, type CacheEntry } from '@llm-cache/core';
 import type { EntryFilter, EntryStore, EvictionOrder, NamespaceStats, StoreTotals } from './ports.ts';
 
@@ -7,6 +7,8 @@ export interface MongoEntryStoreOptions {
   database: string;
   /** How long an operation waits for a reachable server (default 10 s). */
   serverSelectionTimeoutMS?: number;
+  /** Driver options such as credentials and TLS, passed to the client as they are. */
+  clientOptions?: MongoClientOptions;
 }
 
 /** An entry as stored: the CacheEntry fields, `_id` for id, plus two derived fields to sort and sum on. */
@@ -92,7 +94,10 @@ export class MongoEntryStore implements EntryStore {
       });
     let client: MongoClient;
     try {
-      client = new MongoClient(options.url, { serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000 });
+      client = new MongoClient(options.url, {
+        serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 10_000,
+        ...options.clientOptions,
+      });
       await client.connect();
     } catch (error) {
       throw fail('connect', error);

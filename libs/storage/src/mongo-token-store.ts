@@ -1,4 +1,4 @@
-import { MongoClient, type Collection } from 'mongodb';
+import { MongoClient, type Collection, type MongoClientOptions } from 'mongodb';
 import { CacheError, type ApiTokenRecord } from '@llm-cache/core';
 import type { TokenStore } from './ports.ts';
 
@@ -16,8 +16,8 @@ export class MongoTokenStore implements TokenStore {
     private readonly tokens: Collection<TokenDocument>,
   ) {}
 
-  static async create(options: { url: string; database: string }): Promise<MongoTokenStore> {
-    const client = new MongoClient(options.url, { serverSelectionTimeoutMS: 10_000 });
+  static async create(options: { url: string; database: string; clientOptions?: MongoClientOptions }): Promise<MongoTokenStore> {
+    const client = new MongoClient(options.url, { serverSelectionTimeoutMS: 10_000, ...options.clientOptions });
     try {
       await client.connect();
       const tokens = client.db(options.database).collection<TokenDocument>('tokens');

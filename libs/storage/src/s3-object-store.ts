@@ -1,3 +1,4 @@
+import type { Agent as HttpsAgent } from 'node:https';
 import {
   CreateBucketCommand,
   DeleteObjectsCommand,
@@ -20,6 +21,8 @@ export interface S3ObjectStoreOptions {
   accessKeyId?: string | undefined;
   secretAccessKey?: string | undefined;
   forcePathStyle: boolean;
+  /** The agent for an https endpoint (a private CA, client certificates). */
+  httpsAgent?: HttpsAgent | undefined;
 }
 
 /** DeleteObjects takes at most 1000 keys. */
@@ -46,6 +49,7 @@ export class S3ObjectStore implements ObjectStore {
   static async create(options: S3ObjectStoreOptions): Promise<S3ObjectStore> {
     const config: S3ClientConfig = { region: options.region, forcePathStyle: options.forcePathStyle };
     if (options.endpoint !== undefined) config.endpoint = options.endpoint;
+    if (options.httpsAgent !== undefined) config.requestHandler = { httpsAgent: options.httpsAgent };
     if (options.accessKeyId !== undefined && options.secretAccessKey !== undefined) {
       config.credentials = { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey };
     }

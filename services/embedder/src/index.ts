@@ -22,6 +22,7 @@ export async function startEmbedder(deps: EmbedderServiceDeps): Promise<RunningS
     const stop = metrics.time('embed');
     const [vector] = await embedder.embed([request.text]);
     stop();
+    deps.logger.trace({ requestId: request.requestId, kind: request.kind }, 'embedded');
     const values = Array.from(vector as Float32Array);
     if (request.kind === 'LOOKUP') {
       await bus.publish(TOPICS.embedded, request.scopeKey, { request, embeddingModel: embedder.fingerprint, vector: values });

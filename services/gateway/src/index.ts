@@ -9,6 +9,8 @@ import { buildHttpServer } from './server.ts';
 import type { Pricing, TemperaturePolicy, UpstreamOptions } from './http/chat-routes.ts';
 import type { CacheRouteDefaults } from './http/cache-routes.ts';
 import type { ExactTierOptions } from './exact-tier.ts';
+import { readFileSync } from 'node:fs';
+import type { HttpLimits } from './server.ts';
 
 export { GatewayCache } from './gateway-cache.ts';
 export { ExactTier } from './exact-tier.ts';
@@ -41,6 +43,19 @@ export interface GatewayServiceDeps {
   rateLimit: { perSecond: number; burst: number };
   tokens: TokenStore;
   auth: { required: boolean; adminToken?: string | undefined };
+  /** PEM files: with both set the gateway listens with HTTPS only. */
+  tls?: { certFile?: string | undefined; keyFile?: string | undefined; passphrase?: string | undefined; minVersion: 'TLSv1.2' | 'TLSv1.3' };
+  http?: HttpLimits;
+  /** Secret values (API keys, passwords) scrubbed from every error message the gateway sends. */
+  secrets?: readonly string[];
+}
+
+function readPem(file: string, what: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (error) {
+    throw new CacheError('LLMCACHE_CONFIG', `cannot read the TLS ${what} ${file}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 export interface RunningGateway extends RunningService {
@@ -58,6 +73,15 @@ export async function startGateway(deps: GatewayServiceDeps): Promise<RunningGat
       `host ${deps.host} is not a loopback address: set auth.required (LLMCACHE_AUTH_REQUIRED=true) and create tokens before listening there`,
     );
   }
+  const tls =
+    deps.tls?.certFile !== undefined && deps.tls.keyFile !== undefined
+      ? {
+          cert: readPem(deps.tls.certFile, 'certificate'),
+          key: readPem(deps.tls.keyFile, 'key'),
+          passphrase: deps.tls.passphrase,
+          minVersion: deps.tls.minVersion,
+        }
+      : undefined;
   const auth = new Authenticator({
     required: deps.auth.required,
     adminToken: deps.auth.adminToken,
@@ -90,6 +114,9 @@ export async function startGateway(deps: GatewayServiceDeps): Promise<RunningGat
     maxJsonDepth: deps.maxJsonDepth,
     rateLimit: deps.rateLimit,
     auth,
+    tls,
+    ...(deps.http ? { http: deps.http } : {}),
+    ...(deps.secrets ? { secrets: deps.secrets } : {}),
   });
   await app.listen({ host: deps.host, port: deps.port });
   const address = app.server.address();
@@ -99,7 +126,7 @@ export async function startGateway(deps: GatewayServiceDeps): Promise<RunningGat
     name: 'gateway',
     app,
     cache,
-    url: `http://${host}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${host}:${port}`,
     close: async () => {
       await app.close();
       await cache.close();

@@ -27,18 +27,57 @@ export interface HttpServerOptions {
   maxJsonDepth: number;
   rateLimit: { perSecond: number; burst: number };
   auth: Authenticator;
+  /** HTTPS when set: PEM key and certificate. */
+  tls?: { key: Buffer; cert: Buffer; passphrase?: string | undefined; minVersion: 'TLSv1.2' | 'TLSv1.3' } | undefined;
+  http?: HttpLimits;
+  /** Values scrubbed from every error message sent to a client. */
+  secrets?: readonly string[];
 }
+
+export interface HttpLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  maxHeaderBytes: number;
+}
+
+const DEFAULT_LIMITS: HttpLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 72_000,
+  maxHeaderBytes: 16_384,
+};
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The gateway's HTTP API on Fastify: cache API, OpenAI-compatible routes, admin and health. */
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const limits = options.http ?? DEFAULT_LIMITS;
+  // Slow clients: headersTimeout and requestTimeout bound how long a client may take to send its
+  // request (checked every connectionsCheckingInterval). No idle timeout on the socket itself, so a
+  // slow upstream answer or a long stream is not cut off while the gateway is the one working.
+  const serverOptions = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+  };
   const app = Fastify({
     logger: false,
     bodyLimit: options.maxBodyBytes,
     connectionTimeout: 0,
-    keepAliveTimeout: 72_000,
-    requestTimeout: 300_000,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
+    ...(options.tls
+      ? {
+          https: {
+            ...serverOptions,
+            key: options.tls.key,
+            cert: options.tls.cert,
+            minVersion: options.tls.minVersion,
+            ...(options.tls.passphrase === undefined ? {} : { passphrase: options.tls.passphrase }),
+          },
+        }
+      : { http: serverOptions }),
     return503OnClosing: true,
     genReqId: (request) => {
       const header = request.headers['x-request-id'];
@@ -63,7 +102,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   app.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   app.addSchema(errorSchema);
   app.addSchema(messageSchema);
-  installErrorHandlers(app, options.logger);
+  installErrorHandlers(app, options.logger, options.secrets ?? []);
   installAuth(app, options.auth);
   installJsonParser(app, options.maxJsonDepth);
   installRateLimit(app, options.rateLimit);
@@ -71,7 +110,13 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     reply.header('x-request-id', request.id);
   });
   app.addHook('onResponse', async (request, reply) => {
-    options.metrics.requests.inc({ route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) });
+    const route = request.routeOptions.url ?? 'unmatched';
+    options.metrics.requests.inc({ route, status: String(reply.statusCode) });
+    // The access log: the request id here is the one every event of the request carries.
+    options.logger.debug(
+      { reqId: request.id, method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      'request',
+    );
   });
   registerCacheRoutes(app, options.cache, options.defaults);
   registerTokenRoutes(app, options.auth, options.defaults.tenant);

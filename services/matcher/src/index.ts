@@ -41,6 +41,7 @@ export async function startMatcher(deps: MatcherServiceDeps): Promise<RunningSer
       const entry = await stores.entries.get(match.id);
       if (!entry || (entry.expiresAt !== null && entry.expiresAt <= now) || entry.scopeKey !== request.scopeKey) continue;
       metrics.score.observe({ outcome: 'hit' }, match.score);
+      deps.logger.debug({ requestId: request.requestId, entryId: entry.id, score: match.score }, 'lookup hit');
       await bus.publish(TOPICS.hits, request.scopeKey, {
         requestId: request.requestId,
         replyTo: request.replyTo,
@@ -58,6 +59,7 @@ export async function startMatcher(deps: MatcherServiceDeps): Promise<RunningSer
     }
     const bestScore = matches[0]?.score ?? null;
     if (bestScore !== null) metrics.score.observe({ outcome: 'miss' }, bestScore);
+    deps.logger.debug({ requestId: request.requestId, bestScore }, 'lookup miss');
     await bus.publish(TOPICS.misses, request.scopeKey, {
       requestId: request.requestId,
       replyTo: request.replyTo,

@@ -67,6 +67,7 @@ export function createWriteHandler(deps: WriterServiceDeps): (event: CacheWriteE
       },
     ]);
     stop();
+    deps.logger.debug({ requestId: event.requestId, entryId: event.entryId, created }, 'entry stored');
     await bus.publish(TOPICS.stored, event.scopeKey, {
       entryId: event.entryId,
       requestId: event.requestId,

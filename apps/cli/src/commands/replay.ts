@@ -3,6 +3,7 @@ import { TOPICS } from '@llm-cache/codec';
 import { connectDistributed } from '@llm-cache/runtime/distributed';
 import { createWriteHandler } from '@llm-cache/writer';
 import { createLogger, Metrics } from '@llm-cache/telemetry';
+import { secretsOf } from '@llm-cache/config';
 import { configFrom, type ServerFlags } from './serve.ts';
 
 /**
@@ -12,7 +13,7 @@ import { configFrom, type ServerFlags } from './serve.ts';
  */
 export async function replayCommand(flags: ServerFlags & { idleSeconds: string }): Promise<void> {
   const config = configFrom(flags, { mode: 'distributed' });
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel, secrets: secretsOf(config) });
   const metrics = new Metrics({ defaultMetrics: false });
   const { bus, stores, tokens } = await connectDistributed(config, logger);
   await tokens.close();

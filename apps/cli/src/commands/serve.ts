@@ -1,5 +1,5 @@
 import { CacheError } from '@llm-cache/core';
-import { loadConfig, unknownEnvKeys, type Config } from '@llm-cache/config';
+import { loadConfig, secretsOf, unknownEnvKeys, type Config } from '@llm-cache/config';
 import { SERVICE_NAMES, startEmbedded, type ServiceName } from '@llm-cache/runtime';
 import { createLogger, type Logger } from '@llm-cache/telemetry';
 
@@ -19,7 +19,7 @@ export function configFrom(flags: ServerFlags, overrides: Record<string, unknown
 }
 
 function loggerFor(config: Config): Logger {
-  const logger = createLogger({ level: config.logLevel });
+  const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config) });
   for (const key of unknownEnvKeys()) logger.warn({ key }, 'unknown LLMCACHE_ environment variable ignored');
   return logger;
 }

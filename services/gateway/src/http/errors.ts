@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { CacheError, type ErrorCode } from '@llm-cache/core';
-import type { Logger } from '@llm-cache/telemetry';
+import { secretScrubber, type Logger } from '@llm-cache/telemetry';
 
 /** The JSON error body every failure gets: `{error: {code, message}}`. */
 export function sendError(reply: FastifyReply, status: number, code: ErrorCode | string, message: string): FastifyReply {
@@ -16,7 +16,14 @@ const FASTIFY_CODES: Record<string, { status: number; code: ErrorCode }> = {
 };
 
 /** Maps every error to a JSON error; only a genuine fault of ours is a 5xx, and it says nothing internal. */
-export function installErrorHandlers(app: FastifyInstance, logger: Logger): void {
+export function installErrorHandlers(app: FastifyInstance, logger: Logger, secrets: readonly string[] = []): void {
+  // An upstream or a store may echo a credential in its error text: it never reaches the client.
+  const scrub = secretScrubber(secrets);
+  app.addHook('preSerialization', async (_request, _reply, payload: unknown) => {
+    const error = (payload as { error?: { message?: unknown } } | null)?.error;
+    if (error && typeof error.message === 'string') error.message = scrub(error.message);
+    return payload;
+  });
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (error instanceof CacheError) {
       if (error.status >= 500) logger.warn({ reqId: request.id, code: error.code, msg: error.message }, 'request failed');
