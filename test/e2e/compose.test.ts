@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { configLeaves, loadConfig } from '@llm-cache/config';
 import { defaultModelDir } from '@llm-cache/embedding';
+import { Metrics } from '@llm-cache/telemetry';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
@@ -381,7 +382,7 @@ test('the PromQL check tells llmcache_ metrics from others', () => {
   assert.deepEqual(foreignNames('bogus_fn(llmcache_entries)'), ['bogus_fn']);
 });
 
-test('the Grafana dashboard parses and queries only llmcache_ metrics', () => {
+test('the Grafana dashboard parses and queries only llmcache_ metrics', async () => {
   const dashboard = JSON.parse(read('infra/grafana/llm-cache.json')) as Dashboard;
   assert.ok(dashboard.uid && dashboard.title, 'uid and title');
   assert.ok(dashboard.schemaVersion >= 36, `schemaVersion ${dashboard.schemaVersion}`);
@@ -421,11 +422,16 @@ test('the Grafana dashboard parses and queries only llmcache_ metrics', () => {
     'llmcache_similarity_score_bucket',
     'llmcache_consumer_lag',
     'llmcache_entries',
-    'llmcache_bytes',
+    'llmcache_entry_bytes',
     'llmcache_evictions_total',
     'llmcache_http_requests_total',
   ]) {
     assert.ok(used.has(metric), `the dashboard does not show ${metric}`);
+  }
+  // Every metric the dashboard queries is one the processes export.
+  const exported = new Set((await new Metrics().registry.getMetricsAsJSON()).map((metric) => metric.name));
+  for (const metric of used) {
+    assert.ok(exported.has(metric.replace(/_(bucket|sum|count)$/, '')), `the dashboard queries ${metric}, which no process exports`);
   }
   assert.ok(
     exprs.some((e) => /llmcache_lookups_total\{[^}]*outcome="hit"/.test(e) && e.includes('/')),

@@ -29,6 +29,13 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
+/** Events published to a topic that a consumer group of this process has not handled yet. */
+export interface ConsumerLag {
+  group: string;
+  topic: Topic;
+  lag: number;
+}
+
 /**
  * Topics with keys, consumer groups and at-least-once delivery. Values are Avro records checked
  * against schemas/<topic>.avsc on publish; a handler that throws a retryable error gets the event
@@ -39,5 +46,7 @@ export interface EventBus {
   /** Publishes bytes as they are, bypassing the codec (used to test dead-lettering). */
   publishRaw(topic: Topic, key: string, value: Buffer): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** The lag of every group this process consumes with, per topic. */
+  lag(): Promise<ConsumerLag[]>;
   close(): Promise<void>;
 }

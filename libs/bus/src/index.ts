@@ -1,4 +1,4 @@
-export type { EventBus, EventHandler, EventMeta, SubscribeOptions, Subscription, TopicHandlers } from './event-bus.ts';
+export type { ConsumerLag, EventBus, EventHandler, EventMeta, SubscribeOptions, Subscription, TopicHandlers } from './event-bus.ts';
 export { MemoryBus } from './memory-bus.ts';
 export { DEFAULT_RETRY, backoffMs, deadLetter, decodeEvent, shouldRetry, sleep, type RetryPolicy } from './retry.ts';
 export { announceEvictions } from './announce.ts';

@@ -4,7 +4,7 @@ import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { CacheError, toCacheError } from '@llm-cache/core';
 import { ALL_TOPICS, codecFor, TOPICS, type Topic, type TopicEvents } from '@llm-cache/codec';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
-import type { EventBus, EventHandler, SubscribeOptions, Subscription } from './event-bus.ts';
+import type { ConsumerLag, EventBus, EventHandler, SubscribeOptions, Subscription } from './event-bus.ts';
 import { backoffMs, deadLetter, shouldRetry, sleep, type RetryPolicy } from './retry.ts';
 
 export interface KafkaBusOptions {
@@ -47,6 +47,8 @@ export class KafkaBus implements EventBus {
   private readonly retry: RetryPolicy;
   private readonly schemaIds = new Map<Topic, number>();
   private readonly consumers = new Set<Consumer>();
+  /** Groups this process consumes with (prefixed id -> logical group and topics), for lag. */
+  private readonly groupTopics = new Map<string, { group: string; topics: Topic[] }>();
   private closing = false;
   private readonly prefix: string;
 
@@ -206,6 +208,8 @@ export class KafkaBus implements EventBus {
     });
     this.consumers.add(consumer);
     const handlers = options.handlers as Partial<Record<Topic, EventHandler<Topic>>>;
+    const groupId = `${this.prefix}${options.group}`;
+    this.groupTopics.set(groupId, { group: options.group, topics: Object.keys(handlers) as Topic[] });
     const concurrency = options.concurrency ?? 1;
     const fetched = new Promise<void>((resolve) => {
       const remove = consumer.on(consumer.events.FETCH, () => {
@@ -243,10 +247,43 @@ export class KafkaBus implements EventBus {
     return {
       close: async () => {
         this.consumers.delete(consumer);
+        this.groupTopics.delete(groupId);
         await consumer.disconnect();
         if (options.ephemeral) await this.deleteGroups([`${this.prefix}${options.group}`]);
       },
     };
+  }
+
+  /**
+   * Lag per group and topic: the log end offsets minus the group's committed offsets. A partition the
+   * group has never committed on counts from where it started (the end, for a new group).
+   */
+  async lag(): Promise<ConsumerLag[]> {
+    const out: ConsumerLag[] = [];
+    const ends = new Map<string, Map<number, number>>();
+    const endsOf = async (physical: string): Promise<Map<number, number>> => {
+      let found = ends.get(physical);
+      if (!found) {
+        const offsets = await this.admin.fetchTopicOffsets(physical);
+        found = new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+        ends.set(physical, found);
+      }
+      return found;
+    };
+    for (const [groupId, { group, topics }] of this.groupTopics) {
+      const physical = topics.map((topic) => this.physical(topic));
+      const committed = await this.admin.fetchOffsets({ groupId, topics: physical });
+      for (const { topic, partitions } of committed) {
+        const high = await endsOf(topic);
+        let lag = 0;
+        for (const { partition, offset } of partitions) {
+          const at = Number(offset);
+          if (at >= 0) lag += Math.max(0, (high.get(partition) ?? 0) - at);
+        }
+        out.push({ group, topic: this.logical(topic), lag });
+      }
+    }
+    return out;
   }
 
   private async deliver(

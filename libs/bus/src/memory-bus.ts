@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { codecFor, TOPICS, type Topic, type TopicEvents } from '@llm-cache/codec';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
-import type { EventBus, EventHandler, SubscribeOptions, Subscription } from './event-bus.ts';
+import type { ConsumerLag, EventBus, EventHandler, SubscribeOptions, Subscription } from './event-bus.ts';
 import { backoffMs, deadLetter, decodeEvent, DEFAULT_RETRY, shouldRetry, sleep, type RetryPolicy } from './retry.ts';
 
 interface Message {
@@ -42,6 +42,11 @@ class GroupQueue {
   private owner(partition: number): Member | undefined {
     const live = this.members.filter((member) => !member.closed);
     return live.length === 0 ? undefined : live[partition % live.length];
+  }
+
+  /** Events queued or being handled. */
+  get pending(): number {
+    return this.queues.reduce((sum, queue) => sum + queue.length, 0) + this.inFlight.reduce((sum, n) => sum + n, 0);
   }
 
   pumpAll(): void {
@@ -148,6 +153,14 @@ export class MemoryBus implements EventBus {
         }
       },
     };
+  }
+
+  async lag(): Promise<ConsumerLag[]> {
+    const out: ConsumerLag[] = [];
+    for (const [topic, byGroup] of this.groups) {
+      for (const [group, queue] of byGroup) if (queue.members.length > 0) out.push({ group, topic, lag: queue.pending });
+    }
+    return out;
   }
 
   async sendToDeadLetter(topic: Topic, group: string, message: Message, error: unknown): Promise<void> {

@@ -127,4 +127,49 @@ describe('KafkaBus against a real Kafka and schema registry', () => {
     await waitFor(() => replayed.length === 8, 'replay');
     assert.deepEqual(replayed, [0, 1, 2, 3, 4, 5, 6, 7]);
   });
+
+  it('reports the lag of its groups: events waiting while a consumer is stuck, none once it catches up', async (t) => {
+    const bus = await freshBus(t);
+    const group = uniqueName('lag');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let handled = 0;
+    await bus.subscribe({
+      group,
+      handlers: {
+        [TOPICS.control]: async (event) => {
+          if (event.value > 0) await gate;
+          handled++;
+        },
+      },
+    });
+    const lagOf = async (): Promise<number> =>
+      (await bus.lag()).filter((l) => l.group === group && l.topic === TOPICS.control).reduce((sum, l) => sum + l.lag, 0);
+    const until = async (accept: (lag: number) => boolean): Promise<number> => {
+      const deadline = Date.now() + 20_000;
+      let lag = await lagOf();
+      while (!accept(lag) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        lag = await lagOf();
+      }
+      return lag;
+    };
+    try {
+      // One event handled and committed: the group has a position to count from.
+      await bus.publish(TOPICS.control, 'one-key', control(0));
+      await waitFor(() => handled === 1, 'the first event');
+      assert.ok(
+        (await bus.lag()).some((l) => l.group === group),
+        'the group is reported',
+      );
+      // The next event sticks in the handler, the ones behind it wait.
+      for (let i = 1; i <= 6; i++) await bus.publish(TOPICS.control, 'one-key', control(i));
+      const stuck = await until((lag) => lag >= 6);
+      assert.ok(stuck >= 6, `lag while stuck: ${stuck}`);
+    } finally {
+      release();
+    }
+    await waitFor(() => handled === 7, 'the backlog handled');
+    assert.equal(await until((lag) => lag === 0), 0, 'no lag once the group has committed everything');
+  });
 });

@@ -67,6 +67,8 @@ export const configSchema = z
       .strict()
       .default({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, maxHeaderBytes: 16_384 }),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Where a distributed process without a gateway serves /metrics (on host); 0 = not at all. */
+    metricsPort: port.default(0),
     /** Default similarity threshold (cosine, 0..1); see docs/threshold.md for how it was chosen. */
     threshold: fraction.default(0.85),
     defaultTenant: z.string().min(1).default('default'),

@@ -6,6 +6,7 @@ import { MilvusVectorStore, MongoEntryStore, MongoTokenStore, S3ObjectStore } fr
 import { createLogger, Metrics, type Logger } from '@llm-cache/telemetry';
 import type { RunningGateway } from '@llm-cache/gateway';
 import { createEmbedder } from './embedder-factory.ts';
+import { startMetricsServer } from './metrics-server.ts';
 import { kafkaSecurity, milvusSecurity, mongoSecurity, s3Security } from './client-options.ts';
 import { lazy, startServices, stopServices, type ServiceName } from './services.ts';
 
@@ -104,12 +105,18 @@ export async function startDistributed(
         vectors: async () => void (await stores.vectors.count()),
       },
     });
-    logger.info({ services: names, url: gateway?.url, startMs: Date.now() - started }, 'LLM-Cache services ready (distributed)');
+    const metricsServer =
+      gateway === undefined && config.metricsPort > 0 ? await startMetricsServer(metrics, config.host, config.metricsPort) : undefined;
+    logger.info(
+      { services: names, url: gateway?.url, metrics: metricsServer?.url, startMs: Date.now() - started },
+      'LLM-Cache services ready (distributed)',
+    );
     return {
       names,
       gateway,
       bus,
       close: async () => {
+        await metricsServer?.close();
         await stopServices(services);
         await shutdown();
         logger.flush();

@@ -93,6 +93,9 @@ export async function startServices(names: readonly ServiceName[], context: Serv
           break;
       }
     }
+    metrics.watchLag(() => bus.lag());
+    // One process reports the stores' sizes (they are shared): the one that runs the evictor.
+    if (ordered.includes('evictor')) metrics.watchNamespaces(() => stores.entries.namespaceStats());
     return { services, gateway };
   } catch (error) {
     await stopServices(services);

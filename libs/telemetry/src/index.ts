@@ -1,2 +1,3 @@
 export { createLogger, secretScrubber, type Logger } from './logger.ts';
-export { Metrics } from './metrics.ts';
+
+export { Metrics, type LagSample, type NamespaceSample } from './metrics.ts';

@@ -1,4 +1,22 @@
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Lag of one consumer group on one topic (what the buses report). */
+export interface LagSample {
+  group: string;
+  topic: string;
+  lag: number;
+}
+
+/** llmcache-matcher -> matcher; a gateway's own reply group llmcache-gateway-<id> -> gateway. */
+const serviceOfGroup = (group: string): string => /^llmcache-([a-z]+)/.exec(group)?.[1] ?? group;
+
+/** Size of one namespace of one tenant (what the entry stores report). */
+export interface NamespaceSample {
+  tenant: string;
+  namespace: string;
+  entries: number;
+  bytes: number;
+}
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const SCORE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 1];
@@ -58,6 +76,67 @@ export class Metrics {
     labelNames: ['namespace', 'model'] as const,
     registers: [this.registry],
   });
+
+  private lagSource: (() => Promise<LagSample[]>) | undefined;
+  private namespaceSource: (() => Promise<NamespaceSample[]>) | undefined;
+
+  /** Read from the bus at each scrape; a failed read leaves the last values. */
+  readonly consumerLag = new Gauge({
+    name: 'llmcache_consumer_lag',
+    help: 'Events published but not yet handled, by service (consumer group) and topic',
+    labelNames: ['service', 'topic'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const samples = await this.lagSource?.().catch(() => undefined);
+      if (!samples) return;
+      this.consumerLag.reset();
+      for (const sample of samples) this.consumerLag.inc({ service: serviceOfGroup(sample.group), topic: sample.topic }, sample.lag);
+    },
+  });
+
+  /** Read from the entry store at each scrape, by the process that runs the evictor. */
+  readonly namespaceEntries = new Gauge({
+    name: 'llmcache_entries',
+    help: 'Live entries by tenant and namespace',
+    labelNames: ['tenant', 'namespace'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const samples = await this.namespaceSamples();
+      if (!samples) return;
+      this.namespaceEntries.reset();
+      for (const { tenant, namespace, entries } of samples) this.namespaceEntries.set({ tenant, namespace }, entries);
+    },
+  });
+  readonly namespaceBytes = new Gauge({
+    name: 'llmcache_entry_bytes',
+    help: 'Bytes of the entries (prompt and response) by tenant and namespace',
+    labelNames: ['tenant', 'namespace'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const samples = await this.namespaceSamples();
+      if (!samples) return;
+      this.namespaceBytes.reset();
+      for (const { tenant, namespace, bytes } of samples) this.namespaceBytes.set({ tenant, namespace }, bytes);
+    },
+  });
+  private namespaceRead: { at: number; samples: Promise<NamespaceSample[] | undefined> } | undefined;
+
+  /** One store read serves both gauges of a scrape. */
+  private namespaceSamples(): Promise<NamespaceSample[] | undefined> {
+    const now = Date.now();
+    if (!this.namespaceRead || now - this.namespaceRead.at > 1000) {
+      this.namespaceRead = { at: now, samples: this.namespaceSource?.().catch(() => undefined) ?? Promise.resolve(undefined) };
+    }
+    return this.namespaceRead.samples;
+  }
+
+  watchLag(source: () => Promise<LagSample[]>): void {
+    this.lagSource = source;
+  }
+
+  watchNamespaces(source: () => Promise<NamespaceSample[]>): void {
+    this.namespaceSource = source;
+  }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'llmcache_process_' });

@@ -21,6 +21,7 @@ export async function clusterCommand(options: { replicas: Record<string, number>
       children.map(({ child }) => new Promise((resolve) => (child.exitCode !== null ? resolve(null) : child.once('exit', resolve)))),
     ).then(() => process.exit(code));
   };
+  let metricsOffset = 0;
   for (const service of SERVICE_NAMES) {
     const count = options.replicas[service] ?? 1;
     for (let i = 0; i < count; i++) {
@@ -29,6 +30,10 @@ export async function clusterCommand(options: { replicas: Record<string, number>
         ...process.env,
         LLMCACHE_MODE: 'distributed',
         ...(service === 'gateway' && i > 0 ? { LLMCACHE_PORT: String(Number(process.env.LLMCACHE_PORT ?? 8080) + i) } : {}),
+        // Each process without a gateway serves its own /metrics on the next port from LLMCACHE_METRICS_PORT.
+        ...(service !== 'gateway' && Number(process.env.LLMCACHE_METRICS_PORT ?? 0) > 0
+          ? { LLMCACHE_METRICS_PORT: String(Number(process.env.LLMCACHE_METRICS_PORT) + metricsOffset++) }
+          : {}),
       };
       const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'service', service], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       const prefix = `[${name}] `;
