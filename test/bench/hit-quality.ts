@@ -4,43 +4,27 @@
  * rate), precision and F1. Usage:
  *   npm run bench:quality -- [--data ../shared/data/qqp-dev.jsonl] [--limit 4000] [--out bench-results]
  */
-import { createReadStream, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@llm-cache/config';
 import { defaultModelDir, ensureModel, OnnxEmbedder } from '@llm-cache/embedding';
-
-interface Pair {
-  a: string;
-  b: string;
-  duplicate: boolean;
-}
+import { DEFAULT_PAIRS_FILE, pct, qualityRows, qualityThresholds, readPairs, type ScoredLookup } from './qqp.ts';
 
 const { values } = parseArgs({
   options: {
-    data: { type: 'string', default: resolve('../shared/data/qqp-dev.jsonl') },
+    data: { type: 'string', default: DEFAULT_PAIRS_FILE },
     limit: { type: 'string', default: '4000' },
     out: { type: 'string', default: 'bench-results' },
   },
 });
-
-async function readPairs(file: string, limit: number): Promise<Pair[]> {
-  const pairs: Pair[] = [];
-  for await (const line of createInterface({ input: createReadStream(file) })) {
-    if (line.trim() === '') continue;
-    pairs.push(JSON.parse(line) as Pair);
-    if (pairs.length >= limit) break;
-  }
-  return pairs;
-}
 
 const pairs = await readPairs(values.data, Number(values.limit));
 process.stderr.write(`[quality] ${pairs.length} pairs from ${values.data}\n`);
 const embedder = await OnnxEmbedder.create({
   modelDir: await ensureModel({ dir: defaultModelDir(), fetch: true, log: (l) => process.stderr.write(`${l}\n`) }),
 });
-const scores: Array<{ score: number; duplicate: boolean }> = [];
+const scores: ScoredLookup[] = [];
 const started = Date.now();
 const BATCH = 64;
 for (let i = 0; i < pairs.length; i += BATCH) {
@@ -59,24 +43,10 @@ await embedder.close();
 const seconds = (Date.now() - started) / 1000;
 
 const defaultThreshold = loadConfig({ env: {} }).threshold;
-const thresholds = [0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.82, 0.84, 0.85, 0.86, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99];
-if (!thresholds.includes(defaultThreshold)) thresholds.push(defaultThreshold);
-thresholds.sort((x, y) => x - y);
+const thresholds = qualityThresholds(defaultThreshold);
 const duplicates = scores.filter((s) => s.duplicate).length;
-const others = scores.length - duplicates;
-const rows = thresholds.map((threshold) => {
-  const truePositive = scores.filter((s) => s.duplicate && s.score >= threshold).length;
-  const falsePositive = scores.filter((s) => !s.duplicate && s.score >= threshold).length;
-  const hitRate = truePositive / duplicates;
-  const falseHitRate = falsePositive / others;
-  const precision = truePositive + falsePositive === 0 ? 1 : truePositive / (truePositive + falsePositive);
-  const f1 = precision + hitRate === 0 ? 0 : (2 * precision * hitRate) / (precision + hitRate);
-  // F0.5 weighs precision twice as much as recall: a false hit serves a wrong answer, a miss costs one call.
-  const fHalf = precision + hitRate === 0 ? 0 : (1.25 * precision * hitRate) / (0.25 * precision + hitRate);
-  return { threshold, hitRate, falseHitRate, precision, f1, fHalf, isDefault: threshold === defaultThreshold };
-});
+const rows = qualityRows(scores, thresholds, defaultThreshold);
 
-const pct = (x: number): string => `${(100 * x).toFixed(1)}%`.padStart(7);
 console.log(
   `\nHit quality, ${pairs.length} pairs (${duplicates} duplicates) from ${values.data}, all-MiniLM-L6-v2 (quantized), ${((2 * pairs.length) / seconds).toFixed(0)} texts/s`,
 );
