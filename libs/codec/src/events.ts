@@ -110,7 +110,7 @@ export interface CacheEvictionEvent {
 }
 
 export interface CacheControlEvent {
-  setting: 'THRESHOLD';
+  setting: 'THRESHOLD' | 'TOKENS_REVOKED';
   value: number;
   at: number;
   origin: string;

@@ -22,12 +22,14 @@ export interface AuthOptions {
   adminToken: string | undefined;
   defaultTenant: string;
   tokens: TokenStore;
+  /** Tells the other gateways a token was revoked (they cache tokens too). */
+  announceRevocation?: () => Promise<void>;
 }
 
 /**
  * Resolves `Authorization: Bearer <token>` to a principal. Tokens are looked up by the SHA-256 of
- * their secret (the secret itself is never stored), with a short cache so revocation applies within
- * seconds. Without `required`, a request without a token of ours acts as admin of the default tenant
+ * their secret (the secret itself is never stored), with a short cache that every gateway clears when
+ * any of them revokes a token, so a revocation applies at once everywhere. Without `required`, a request without a token of ours acts as admin of the default tenant
  * (the server then listens on loopback only) and its Authorization header is left for the upstream.
  */
 export class Authenticator {
@@ -86,7 +88,13 @@ export class Authenticator {
 
   async revoke(id: string, tenant: string): Promise<boolean> {
     const removed = await this.options.tokens.delete(id, tenant === '*' ? undefined : tenant);
-    this.cache.clear();
+    this.forget();
+    if (removed) await this.options.announceRevocation?.();
     return removed;
+  }
+
+  /** Drops every cached token lookup. */
+  forget(): void {
+    this.cache.clear();
   }
 }

@@ -58,6 +58,8 @@ export interface GatewayCacheDeps {
   writeTimeoutMs: number;
   exactTier: (ExactTierOptions & { enabled: boolean }) | undefined;
   instanceId?: string;
+  /** Called when another gateway revoked tokens: forget the cached ones. */
+  onTokensRevoked?: () => void;
 }
 
 /**
@@ -98,7 +100,9 @@ export class GatewayCache {
         [TOPICS.stored]: async (event) => this.onStored(event, mine(event.replyTo)),
         [TOPICS.evictions]: async (event) => this.exact?.dropEntries(event.entryIds),
         [TOPICS.control]: async (event) => {
-          if (event.setting === 'THRESHOLD' && event.origin !== this.instanceId) this.threshold.set(event.value);
+          if (event.origin === this.instanceId) return;
+          if (event.setting === 'THRESHOLD') this.threshold.set(event.value);
+          if (event.setting === 'TOKENS_REVOKED') this.deps.onTokensRevoked?.();
         },
       },
     });
@@ -260,6 +264,11 @@ export class GatewayCache {
       origin: this.instanceId,
     });
     return applied;
+  }
+
+  /** Tells every other gateway to forget its cached tokens, so a revocation applies everywhere at once. */
+  async announceTokensRevoked(): Promise<void> {
+    await this.deps.bus.publish(TOPICS.control, 'tokens', { setting: 'TOKENS_REVOKED', value: 0, at: Date.now(), origin: this.instanceId });
   }
 
   /** Every live entry of a tenant, for export, a page at a time. */

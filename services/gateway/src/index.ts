@@ -87,6 +87,7 @@ export async function startGateway(deps: GatewayServiceDeps): Promise<RunningGat
     adminToken: deps.auth.adminToken,
     defaultTenant: deps.defaults.tenant,
     tokens: deps.tokens,
+    announceRevocation: () => cache.announceTokensRevoked(),
   });
   const cache = new GatewayCache({
     bus: deps.bus,
@@ -98,6 +99,7 @@ export async function startGateway(deps: GatewayServiceDeps): Promise<RunningGat
     lookupTimeoutMs: deps.lookupTimeoutMs,
     writeTimeoutMs: deps.writeTimeoutMs,
     exactTier: deps.exactTier,
+    onTokensRevoked: () => auth.forget(),
   });
   await cache.start();
   const app = await buildHttpServer({
