@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { KafkaBus } from '@llm-cache/bus';
+import { ALL_TOPICS, TOPICS, type CacheWriteEvent, type DeadLetterEvent, type Topic } from '@llm-cache/codec';
+import { createLogger } from '@llm-cache/telemetry';
+import { requireServer, STACK } from '@llm-cache/testing';
+import { postJson } from '../helpers/cache-process.ts';
+import { freshDistributedEnv, startDistributedCluster } from '../helpers/distributed-cluster.ts';
+
+/** Which service's consumer group reads each topic (a gateway's group ends in its instance id). */
+const CONSUMERS: Partial<Record<Topic, RegExp[]>> = {
+  [TOPICS.requests]: [/^llmcache-embedder$/],
+  [TOPICS.embedded]: [/^llmcache-matcher$/],
+  [TOPICS.writes]: [/^llmcache-writer$/],
+  [TOPICS.hits]: [/^llmcache-evictor$/, /^llmcache-gateway-/],
+  [TOPICS.misses]: [/^llmcache-gateway-/],
+  [TOPICS.stored]: [/^llmcache-gateway-/],
+  [TOPICS.evictions]: [/^llmcache-gateway-/],
+  [TOPICS.control]: [/^llmcache-gateway-/],
+};
+
+test('a malformed event on each topic goes to the dead-letter topic and every service carries on', async (t) => {
+  await requireServer('Kafka', STACK.kafkaBrokers);
+  await requireServer('the schema registry', STACK.registryUrl);
+  await requireServer('Milvus', STACK.milvusAddress);
+  await requireServer('MongoDB (FerretDB)', STACK.mongoUrl);
+  const env = freshDistributedEnv();
+  const cluster = await startDistributedCluster(env);
+  t.after(() => cluster.stop());
+  const bus = await KafkaBus.connect({
+    brokers: [STACK.kafkaBrokers],
+    clientId: 'llm-cache-test',
+    registryUrl: STACK.registryUrl,
+    partitions: 4,
+    replicationFactor: 1,
+    topicPrefix: env.LLMCACHE_KAFKA_TOPIC_PREFIX,
+    logger: createLogger({ level: 'silent' }),
+  });
+  t.after(async () => {
+    await bus.deleteTopics().catch(() => undefined);
+    await bus.close();
+  });
+  const dead: DeadLetterEvent[] = [];
+  await bus.subscribe({
+    group: `dlq-reader-${randomUUID()}`,
+    fromBeginning: true,
+    ephemeral: true,
+    handlers: { [TOPICS.deadLetter]: async (event) => void dead.push(event) },
+  });
+
+  const consumed = Object.keys(CONSUMERS) as Topic[];
+  assert.deepEqual(
+    [...consumed].sort(),
+    ALL_TOPICS.filter((topic) => topic !== TOPICS.deadLetter).sort(),
+    'every topic but the dead-letter one is checked',
+  );
+  for (const topic of consumed) await bus.publishRaw(topic, `garbage-${topic}`, Buffer.from(`not an Avro record for ${topic}`));
+  // Valid Avro, but a vector the configured store refuses (3 dimensions, not 384): a handler failure, not a decode one.
+  const badWrite: CacheWriteEvent = {
+    entryId: `e-${randomUUID()}`,
+    requestId: randomUUID(),
+    replyTo: null,
+    scopeKey: 'bad-vector',
+    tenant: 'default',
+    namespace: 'default',
+    model: 'default',
+    paramsHash: 'none',
+    contextHash: 'none',
+    prompt: 'a write with a wrong vector',
+    response: 'never stored',
+    tags: [],
+    createdAt: Date.now(),
+    expiresAt: null,
+    embeddingModel: 'test',
+    vector: [1, 0, 0],
+  };
+  await bus.publish(TOPICS.writes, 'bad-vector', badWrite);
+
+  const expected = consumed.flatMap((topic) => (CONSUMERS[topic] ?? []).map((group) => ({ topic, group })));
+  const deadline = Date.now() + 60_000;
+  const missing = (): string[] =>
+    expected
+      .filter(
+        ({ topic, group }) =>
+          !dead.some(
+            (d) => d.topic === topic && group.test(d.consumer) && d.key === `garbage-${topic}` && d.errorCode === 'LLMCACHE_CODEC',
+          ),
+      )
+      .map(({ topic, group }) => `${topic} by ${group}`);
+  while ((missing().length > 0 || !dead.some((d) => d.key === 'bad-vector')) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  assert.deepEqual(missing(), [], `dead letters seen: ${dead.map((d) => `${d.topic}/${d.consumer}/${d.errorCode}`).join(', ')}`);
+  const badVector = dead.find((d) => d.key === 'bad-vector');
+  assert.ok(badVector, 'the write with a wrong vector was dead-lettered');
+  assert.equal(badVector.topic, TOPICS.writes);
+  assert.match(badVector.consumer, /^llmcache-writer$/);
+  assert.notEqual(badVector.errorCode, 'LLMCACHE_CODEC');
+  for (const letter of dead.filter((d) => d.key?.startsWith('garbage-'))) {
+    assert.match(letter.value.toString(), /^not an Avro record for /, 'the original bytes are kept for inspection');
+  }
+
+  // Every stage still works: a store goes through embedder and writer, a lookup through matcher and gateway.
+  const url = cluster.urls[0] as string;
+  const stored = await postJson(`${url}/v1/cache/entries?wait=true`, { prompt: 'Is the pipeline still alive?', response: 'Yes.' });
+  assert.equal(stored.status, 201, JSON.stringify(stored.body));
+  // A paraphrase, so the answer comes from the matcher, not the gateway's exact tier.
+  const hit = await postJson(`${url}/v1/cache/lookup`, { prompt: 'Is the pipeline still alive now?' });
+  assert.equal(hit.status, 200);
+  assert.equal(hit.body.hit, true, JSON.stringify(hit.body));
+  assert.equal(hit.body.tier, 'semantic');
+});
