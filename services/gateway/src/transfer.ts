@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv';
 import { CacheError } from '@llm-cache/core';
+import type { CacheWriteEvent } from '@llm-cache/codec';
 
 /** The first line of an export: what made it and with which embedding models. */
 export interface ExportHeader {
@@ -11,20 +12,13 @@ export interface ExportHeader {
 }
 
 /** One exported entry (a JSONL line): everything needed to recreate it, vector included. */
-export interface ExportedEntry {
-  namespace: string;
-  model: string;
-  paramsHash: string;
-  contextHash: string;
-  prompt: string;
-  response: string;
-  tags: string[];
-  createdAt: number;
-  expiresAt: number | null;
-  embeddingModel: string;
+export type ExportedEntry = Pick<
+  CacheWriteEvent,
+  'namespace' | 'model' | 'paramsHash' | 'contextHash' | 'prompt' | 'response' | 'tags' | 'createdAt' | 'expiresAt' | 'embeddingModel'
+> & {
   /** Float32 little-endian, base64. */
   vector: string;
-}
+};
 
 export const exportedEntrySchema = {
   type: 'object',
