@@ -4,6 +4,7 @@ import { announceEvictions, type EventBus, type Subscription } from '@llm-cache/
 import { TOPICS, type CacheHitEvent, type CacheMissEvent, type CacheStoredEvent } from '@llm-cache/codec';
 import type { CacheStores, NamespaceStats } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
+import { EvictionLog } from './eviction-log.ts';
 import { ExactTier, type ExactTierOptions } from './exact-tier.ts';
 import { HitReporter } from './hit-reporter.ts';
 import { decodeVector, encodeVector, type ExportedEntry } from './transfer.ts';
@@ -70,6 +71,8 @@ export interface GatewayCacheDeps {
 export class GatewayCache {
   readonly instanceId: string;
   readonly threshold: ThresholdSetting;
+  /** The last evictions announced, for the admin API. */
+  readonly evictions = new EvictionLog();
   private readonly exact: ExactTier | undefined;
   private readonly lookups = new PendingReplies<Reply>();
   private readonly writes = new PendingReplies<CacheStoredEvent>();
@@ -98,7 +101,10 @@ export class GatewayCache {
           if (mine(event.replyTo)) this.lookups.settle(event.requestId, { kind: 'miss', event });
         },
         [TOPICS.stored]: async (event) => this.onStored(event, mine(event.replyTo)),
-        [TOPICS.evictions]: async (event) => this.exact?.dropEntries(event.entryIds),
+        [TOPICS.evictions]: async (event) => {
+          this.exact?.dropEntries(event.entryIds);
+          this.evictions.record(event);
+        },
         [TOPICS.control]: async (event) => {
           if (event.origin === this.instanceId) return;
           if (event.setting === 'THRESHOLD') this.threshold.set(event.value);

@@ -6,11 +6,12 @@ import type { Logger, Metrics } from '@llm-cache/telemetry';
 import type { GatewayCache } from './gateway-cache.ts';
 import { registerCacheRoutes, type CacheRouteDefaults } from './http/cache-routes.ts';
 import { registerChatRoutes, type Pricing, type TemperaturePolicy, type UpstreamOptions } from './http/chat-routes.ts';
-import { installErrorHandlers } from './http/errors.ts';
+import { frameworkError, installErrorHandlers, MAX_PARAM_LENGTH } from './http/errors.ts';
 import { installAuth, registerTokenRoutes } from './http/auth-routes.ts';
 import { installJsonParser, installRateLimit } from './http/limits.ts';
 import type { Authenticator } from './auth.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
+import { registerAdminPage } from './http/admin-page.ts';
 import { errorSchema, messageSchema } from './http/schemas.ts';
 
 export interface HttpServerOptions {
@@ -64,6 +65,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   const app = Fastify({
     logger: false,
     bodyLimit: options.maxBodyBytes,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    frameworkErrors: frameworkError,
     connectionTimeout: 0,
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     requestTimeout: Math.max(limits.requestTimeoutMs, limits.headersTimeoutMs),
@@ -136,5 +139,6 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     embedder: options.embedder,
     readiness: options.readiness,
   });
+  registerAdminPage(app);
   return app;
 }

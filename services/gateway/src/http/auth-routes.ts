@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CacheError, notFound, type Role } from '@llm-cache/core';
 import { allows, type Authenticator, type Principal } from '../auth.ts';
-import { ERROR_REPLIES } from './schemas.ts';
+import { ERROR_REPLIES, ROLE_REPLIES } from './schemas.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,9 +26,16 @@ export function tenantOf(request: FastifyRequest, defaultTenant: string): string
   return header;
 }
 
-/** Checks every request against its route's role, before the body is read. */
+/**
+ * Checks every request against its route's role, before the body is read. Routes registered after
+ * this get the refusals it (and the rate limit) can answer added to their documented replies.
+ */
 export function installAuth(app: FastifyInstance, auth: Authenticator): void {
   app.decorateRequest('principal', null);
+  app.addHook('onRoute', (route) => {
+    const response = (route.schema as { response?: Record<string, unknown> } | undefined)?.response;
+    if (route.config?.role && response) route.schema = { ...route.schema, response: { ...ROLE_REPLIES, ...response } };
+  });
   app.addHook('onRequest', async (request) => {
     const role = request.routeOptions.config?.role;
     if (!role) return;

@@ -266,6 +266,8 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       const namespace = headerNamespace(request) ?? defaults.namespace;
       if (split.text === '') {
         if (!body.messages.some((m) => m.role === 'user')) throw badRequest('messages must contain a user message');
+        // A user turn without text (only images, say) has nothing to match on: answered upstream, never stored.
+        directives.noStore = true;
       }
       const resolved = cache.resolve({
         tenant: tenantOf(request, defaults.tenant),

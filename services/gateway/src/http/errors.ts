@@ -15,6 +15,24 @@ const FASTIFY_CODES: Record<string, { status: number; code: ErrorCode }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'LLMCACHE_BAD_REQUEST' },
 };
 
+/**
+ * The longest raw path parameter the router accepts: three times the 128 characters the route schemas
+ * allow, so a percent-encoded id still reaches schema validation and its precise message.
+ */
+export const MAX_PARAM_LENGTH = 384;
+
+/**
+ * Errors the router raises before any route runs (a malformed URL, an over-long path parameter): the
+ * same JSON error as everything else, and a 400 rather than Fastify's own body.
+ */
+export function frameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  const path = request.url.split('?')[0] ?? '';
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    sendError(reply, 400, 'LLMCACHE_VALIDATION', `a path parameter of ${path.slice(0, 200)} is longer than ${MAX_PARAM_LENGTH} characters`);
+  else if (error.code === 'FST_ERR_BAD_URL') sendError(reply, 400, 'LLMCACHE_BAD_REQUEST', 'the URL path is not valid percent-encoding');
+  else sendError(reply, 500, 'LLMCACHE_INTERNAL', 'internal error');
+}
+
 /** Maps every error to a JSON error; only a genuine fault of ours is a 5xx, and it says nothing internal. */
 export function installErrorHandlers(app: FastifyInstance, logger: Logger, secrets: readonly string[] = []): void {
   // An upstream or a store may echo a credential in its error text: it never reaches the client.

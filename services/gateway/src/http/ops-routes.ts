@@ -7,6 +7,7 @@ import {
   embeddingsBodySchema,
   embeddingsReplySchema,
   ERROR_REPLIES,
+  evictionsReplySchema,
   healthReplySchema,
   statsReplySchema,
   thresholdSchema,
@@ -23,6 +24,21 @@ export interface OpsRouteDeps {
   embedder: () => Promise<Embedder>;
   /** Named readiness checks; each resolves when its dependency answers. */
   readiness: Record<string, () => Promise<void>>;
+}
+
+/** Lookups, hits by tier and the hit rate, summed over the namespaces of the gateway's lookup counter. */
+async function lookupCounts(
+  metrics: Metrics,
+): Promise<{ total: number; exactHits: number; semanticHits: number; misses: number; hitRate: number }> {
+  const counts = { total: 0, exactHits: 0, semanticHits: 0, misses: 0, hitRate: 0 };
+  for (const { labels, value } of (await metrics.lookups.get()).values) {
+    counts.total += value;
+    if (labels.outcome === 'miss') counts.misses += value;
+    else if (labels.tier === 'exact') counts.exactHits += value;
+    else counts.semanticHits += value;
+  }
+  counts.hitRate = counts.total === 0 ? 0 : (counts.exactHits + counts.semanticHits) / counts.total;
+  return counts;
 }
 
 export function registerOpsRoutes(app: FastifyInstance, deps: OpsRouteDeps): void {
@@ -58,8 +74,25 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRouteDeps): voi
     },
     async (request) => {
       const stats = await cache.stats(tenantOf(request, deps.tenant));
-      return { ...stats, namespaces: stats.namespaces.map(({ namespace, entries, bytes, hits }) => ({ namespace, entries, bytes, hits })) };
+      return {
+        ...stats,
+        namespaces: stats.namespaces.map(({ namespace, entries, bytes, hits }) => ({ namespace, entries, bytes, hits })),
+        lookups: await lookupCounts(metrics),
+      };
     },
+  );
+
+  app.get(
+    '/v1/admin/evictions',
+    {
+      config: { role: 'admin' },
+      schema: { summary: 'The latest evictions this gateway heard of', tags: ['admin'], response: { 200: evictionsReplySchema } },
+    },
+    async (request) => ({
+      evictions: cache.evictions
+        .recent(tenantOf(request, deps.tenant), cache.evictions.capacity)
+        .map(({ tenant: _tenant, namespace, ...record }) => (namespace === null ? record : { ...record, namespace })),
+    }),
   );
 
   app.get(
@@ -69,8 +102,12 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRouteDeps): voi
       schema: {
         summary: 'Export every live entry as JSON lines (a header line, then one entry a line, vectors included)',
         tags: ['admin'],
-        produces: ['application/x-ndjson'],
-        response: { 200: { type: 'string', description: 'application/x-ndjson' } },
+        response: {
+          200: {
+            description: 'A header line, then one entry a line',
+            content: { 'application/x-ndjson': { schema: { type: 'string', description: 'JSON lines' } } },
+          },
+        },
       },
     },
     async (request, reply) => {

@@ -145,9 +145,18 @@ export const chatBodySchema = {
 } as const;
 
 export const chatReplySchema = {
-  type: 'object',
-  description: 'An OpenAI chat.completion object (or an SSE stream of chat.completion.chunk with stream: true).',
-  additionalProperties: true,
+  description: 'An OpenAI chat.completion object, or with stream: true an SSE stream of chat.completion.chunk objects.',
+  content: {
+    'application/json': { schema: { type: 'object', description: 'A chat.completion object.', additionalProperties: true } },
+    'text/event-stream': {
+      schema: {
+        type: 'object',
+        description: 'One server-sent event: its data is a chat.completion.chunk object as JSON, or [DONE] at the end.',
+        required: ['data'],
+        properties: { data: { type: 'string' }, event: { type: 'string' }, id: { type: 'string' } },
+      },
+    },
+  },
 } as const;
 
 export const embeddingsBodySchema = {
@@ -196,6 +205,13 @@ export const healthReplySchema = {
   properties: { status: { type: 'string' }, checks: { type: 'object', additionalProperties: { type: 'string' } } },
 } as const;
 
+/** What any route that needs a role may answer besides its own replies: no token, too small a role, rate limited. */
+export const ROLE_REPLIES = {
+  401: { $ref: 'Error#' },
+  403: { $ref: 'Error#' },
+  429: { $ref: 'Error#' },
+} as const;
+
 export const ERROR_REPLIES = {
   400: { $ref: 'Error#' },
   404: { $ref: 'Error#' },
@@ -205,16 +221,50 @@ export const ERROR_REPLIES = {
 
 export const statsReplySchema = {
   type: 'object',
-  required: ['threshold', 'exactTierEntries', 'namespaces'],
+  required: ['threshold', 'exactTierEntries', 'namespaces', 'lookups'],
   properties: {
     threshold: { type: 'number' },
     exactTierEntries: { type: 'integer', description: 'Answers held by this gateway for exact repeats' },
+    lookups: {
+      type: 'object',
+      description: "This gateway's lookups since it started, every tenant together (its llmcache_lookups_total counter)",
+      required: ['total', 'exactHits', 'semanticHits', 'misses', 'hitRate'],
+      properties: {
+        total: { type: 'integer', minimum: 0 },
+        exactHits: { type: 'integer', minimum: 0 },
+        semanticHits: { type: 'integer', minimum: 0 },
+        misses: { type: 'integer', minimum: 0 },
+        hitRate: { type: 'number', minimum: 0, maximum: 1, description: 'Hits over lookups; 0 before the first lookup' },
+      },
+    },
     namespaces: {
       type: 'array',
       items: {
         type: 'object',
         required: ['namespace', 'entries', 'bytes', 'hits'],
         properties: { namespace: { type: 'string' }, entries: { type: 'integer' }, bytes: { type: 'integer' }, hits: { type: 'integer' } },
+      },
+    },
+  },
+} as const;
+
+export const evictionsReplySchema = {
+  type: 'object',
+  required: ['evictions'],
+  properties: {
+    evictions: {
+      type: 'array',
+      description: "The tenant's latest evictions this gateway heard of, newest first (kept in memory, at most 100 of all tenants)",
+      items: {
+        type: 'object',
+        required: ['at', 'reason', 'count', 'entryIds'],
+        properties: {
+          at: { type: 'integer', description: 'Milliseconds since the epoch' },
+          reason: { type: 'string', enum: ['DELETE', 'PURGE', 'TTL', 'CAPACITY', 'MODEL_CHANGE'] },
+          namespace: { type: 'string' },
+          count: { type: 'integer', minimum: 0, description: 'Entries removed' },
+          entryIds: { type: 'array', items: { type: 'string' }, description: 'The first ten of their ids' },
+        },
       },
     },
   },

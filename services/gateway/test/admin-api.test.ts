@@ -1,0 +1,112 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { test, type TestContext } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { MemoryBus } from '@llm-cache/bus';
+import { TOPICS } from '@llm-cache/codec';
+import { CacheStores, FsObjectStore, openSqlite, SqliteEntryStore, SqliteTokenStore, SqliteVectorStore } from '@llm-cache/storage';
+import { createLogger, Metrics } from '@llm-cache/telemetry';
+import { Authenticator, buildHttpServer, GatewayCache } from '@llm-cache/gateway';
+
+/** A gateway HTTP server on in-memory stores and the in-process bus, without auth (every caller is admin). */
+async function gateway(t: TestContext): Promise<{ app: FastifyInstance; bus: MemoryBus }> {
+  const logger = createLogger({ level: 'silent' });
+  const metrics = new Metrics({ defaultMetrics: false });
+  const db = openSqlite(':memory:');
+  const bus = new MemoryBus();
+  const cache = new GatewayCache({
+    bus,
+    stores: new CacheStores(new SqliteEntryStore(db), new SqliteVectorStore(db), new FsObjectStore('/nonexistent')),
+    logger,
+    metrics,
+    threshold: 0.8,
+    defaultTtlSeconds: 0,
+    lookupTimeoutMs: 100,
+    writeTimeoutMs: 100,
+    exactTier: undefined,
+  });
+  await cache.start();
+  const app = await buildHttpServer({
+    cache,
+    logger,
+    metrics,
+    defaults: { tenant: 'default', namespace: 'default', model: 'default' },
+    upstream: { baseUrl: undefined, apiKey: undefined, timeoutMs: 1 },
+    temperature: { above: 1, action: 'bypass' },
+    pricing: {},
+    embedder: () => Promise.reject(new Error('not used')),
+    readiness: {},
+    maxBodyBytes: 65_536,
+    maxJsonDepth: 32,
+    rateLimit: { perSecond: 0, burst: 1 },
+    auth: new Authenticator({ required: false, adminToken: undefined, defaultTenant: 'default', tokens: new SqliteTokenStore(db) }),
+  });
+  t.after(async () => {
+    await app.close();
+    await cache.close();
+    db.close();
+  });
+  return { app, bus };
+}
+
+type Listed = Array<Record<string, unknown>>;
+
+/** The evictions the API lists, polled until `ready` holds (the bus delivers after publish resolves). */
+async function listedEvictions(app: FastifyInstance, ready: (evictions: Listed) => boolean): Promise<Listed> {
+  for (let attempt = 0; ; attempt++) {
+    const { evictions } = (await app.inject({ method: 'GET', url: '/v1/admin/evictions' })).json() as { evictions: Listed };
+    if (ready(evictions) || attempt === 100) return evictions;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test('GET /v1/admin/evictions lists the latest announced evictions of the tenant, newest first, bounded', async (t) => {
+  const { app, bus } = await gateway(t);
+  const ids = Array.from({ length: 25 }, (_, i) => `entry-${i}`);
+  await bus.publish(TOPICS.evictions, 'k', { entryIds: ids, tenant: 'default', namespace: 'faq', reason: 'CAPACITY', at: 1_000 });
+  await bus.publish(TOPICS.evictions, 'k', { entryIds: ['x'], tenant: 'other', namespace: 'faq', reason: 'TTL', at: 1_001 });
+  await bus.publish(TOPICS.evictions, 'k', { entryIds: ['y'], tenant: 'default', namespace: null, reason: 'PURGE', at: 1_002 });
+  assert.equal((await app.inject({ method: 'GET', url: '/v1/admin/evictions' })).statusCode, 200);
+  assert.deepEqual(await listedEvictions(app, (listed) => listed.length >= 2), [
+    { at: 1_002, reason: 'PURGE', count: 1, entryIds: ['y'] },
+    { at: 1_000, reason: 'CAPACITY', namespace: 'faq', count: 25, entryIds: ids.slice(0, 10) },
+  ]);
+
+  for (let i = 0; i < 150; i++)
+    await bus.publish(TOPICS.evictions, 'k', { entryIds: [`e${i}`], tenant: 'default', namespace: 'faq', reason: 'DELETE', at: 2_000 + i });
+  // Delivered in order: once the last one is listed, all are.
+  const latest = await listedEvictions(app, (listed) => listed[0]?.at === 2_149);
+  assert.equal(latest.length, 100, 'only the last 100 are kept');
+  assert.equal(latest[0]?.at, 2_149);
+  assert.equal(latest[99]?.at, 2_050);
+});
+
+test('GET /v1/admin/stats reports the lookups of the gateway and a hit rate of 0 before any', async (t) => {
+  const { app } = await gateway(t);
+  const stats = (await app.inject({ method: 'GET', url: '/v1/admin/stats' })).json() as { lookups: unknown };
+  assert.deepEqual(stats.lookups, { total: 0, exactHits: 0, semanticHits: 0, misses: 0, hitRate: 0 });
+});
+
+test('a malformed or over-long path gets the JSON error of the API with a 400', async (t) => {
+  const { app } = await gateway(t);
+  for (const url of [`/v1/cache/entries/${'a'.repeat(500)}`, '/v1/cache/entries/%E0%A4%A', `/v1/admin/tokens/${'b'.repeat(129)}`]) {
+    const answer = await app.inject({ method: 'DELETE', url });
+    assert.equal(answer.statusCode, 400, url);
+    assert.match(String(answer.headers['content-type']), /^application\/json/);
+    const body = answer.json() as { error: { code: string; message: string } };
+    assert.match(body.error.code, /^LLMCACHE_(VALIDATION|BAD_REQUEST)$/, url);
+  }
+});
+
+test('GET /admin serves the page with a policy that allows its own inline script and nothing else', async (t) => {
+  const { app } = await gateway(t);
+  const page = await app.inject({ method: 'GET', url: '/admin' });
+  assert.equal(page.statusCode, 200);
+  assert.match(String(page.headers['content-type']), /^text\/html/);
+  const script = /<script>([\s\S]*?)<\/script>/.exec(page.body)?.[1] ?? '';
+  const policy = String(page.headers['content-security-policy']);
+  assert.ok(policy.includes(`script-src 'sha256-${createHash('sha256').update(script).digest('base64')}'`), policy);
+  assert.match(policy, /default-src 'none'/);
+  assert.match(policy, /connect-src 'self'/);
+  assert.doesNotMatch(page.body, /https?:\/\//, 'no external resources');
+});
