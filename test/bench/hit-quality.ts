@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@llm-cache/config';
 import { defaultModelDir, ensureModel, OnnxEmbedder } from '@llm-cache/embedding';
+import { writePlot } from './plot.ts';
 import { DEFAULT_PAIRS_FILE, pct, qualityRows, qualityThresholds, readPairs, type ScoredLookup } from './qqp.ts';
 
 const { values } = parseArgs({
@@ -60,3 +61,17 @@ mkdirSync(values.out, { recursive: true });
 const file = resolve(values.out, 'hit-quality.json');
 writeFileSync(file, JSON.stringify({ data: values.data, pairs: pairs.length, duplicates, defaultThreshold, rows }, null, 2));
 console.log(`\nwrote ${file}`);
+await writePlot('hit-quality.svg', {
+  title: `Hit quality vs threshold (${pairs.length} labelled pairs)`,
+  xLabel: 'similarity threshold',
+  yLabel: 'rate',
+  markX: { value: defaultThreshold, label: `default ${defaultThreshold}` },
+  series: (
+    [
+      ['hit rate', (r) => r.hitRate],
+      ['false-hit rate', (r) => r.falseHitRate],
+      ['precision', (r) => r.precision],
+      ['F1', (r) => r.f1],
+    ] as Array<[string, (row: (typeof rows)[number]) => number]>
+  ).map(([name, metric]) => ({ name, points: rows.map((r): [number, number] => [r.threshold, metric(r)]) })),
+});

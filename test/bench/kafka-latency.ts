@@ -3,17 +3,24 @@
  * request rates, against the same lookups on the embedded mode in the same run. Every lookup is a
  * text the gateway has not seen (so no exact-tier answer) that hits a stored entry.
  * Needs the local stack (npm run stack:up). Usage:
- *   npm run bench:kafka -- [--rates 10,25,50] [--seconds 10]
+ *   npm run bench:kafka -- [--rates 10,25,50] [--seconds 10] [--entries 200]
  */
 import { parseArgs } from 'node:util';
 import { postJson, startCacheProcess, tempDir } from '../helpers/cache-process.ts';
 import { freshDistributedEnv, startDistributedCluster } from '../helpers/distributed-cluster.ts';
-import { writeResults } from './lib.ts';
+import { runBenchmark, writeResults } from './lib.ts';
+import { writePlot } from './plot.ts';
 
-const { values } = parseArgs({ options: { rates: { type: 'string', default: '10,25,50' }, seconds: { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  options: {
+    rates: { type: 'string', default: '10,25,50' },
+    seconds: { type: 'string', default: '10' },
+    entries: { type: 'string', default: '200' },
+  },
+});
 const rates = values.rates.split(',').map(Number);
 const seconds = Number(values.seconds);
-const TOPICS = 200;
+const TOPICS = Number(values.entries);
 
 const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -64,18 +71,19 @@ async function seed(url: string): Promise<void> {
   }
 }
 
-const cleanups: Array<() => Promise<void>> = [];
-const rows: Array<{ mode: string; rate: number; sent: number; hits: number; p50: number; p99: number; max: number }> = [];
-try {
+await runBenchmark(async (cleanup) => {
+  const rows: Array<{ mode: string; rate: number; sent: number; hits: number; p50: number; p99: number; max: number }> = [];
   process.stderr.write('[bench] starting the embedded process\n');
   const embedded = await startCacheProcess({
-    LLMCACHE_DATA_DIR: tempDir({ after: (fn) => cleanups.push(async () => fn()) }),
+    LLMCACHE_DATA_DIR: tempDir({ after: (fn) => cleanup.add(fn) }),
     LLMCACHE_LOG_LEVEL: 'warn',
   });
-  cleanups.push(async () => void (await embedded.stop()));
+  cleanup.add(() => embedded.stop());
+  cleanup.children(() => [embedded.child]);
   process.stderr.write('[bench] starting the distributed services on the local stack\n');
   const cluster = await startDistributedCluster({ ...freshDistributedEnv(), LLMCACHE_LOG_LEVEL: 'warn' });
-  cleanups.push(() => cluster.stop());
+  cleanup.add(() => cluster.stop());
+  cleanup.children(() => [...cluster.processes.values()].map((p) => p.child));
   for (const [mode, url] of [
     ['embedded', embedded.url],
     ['distributed (Kafka)', cluster.urls[0] as string],
@@ -97,6 +105,16 @@ try {
     );
   }
   writeResults('kafka-latency.json', { seconds, rows });
-} finally {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-}
+  await writePlot('kafka-latency.svg', {
+    title: 'Semantic hits end to end: embedded vs distributed (Kafka)',
+    xLabel: 'lookups/s sent',
+    yLabel: 'latency (ms, log scale)',
+    logY: true,
+    series: [...new Set(rows.map((r) => r.mode))].flatMap((mode) =>
+      (['p50', 'p99'] as const).map((stat) => ({
+        name: `${mode} ${stat}`,
+        points: rows.filter((r) => r.mode === mode).map((r): [number, number] => [r.rate, r[stat]]),
+      })),
+    ),
+  });
+});

@@ -33,10 +33,16 @@ export async function writePlot(file: string, spec: PlotSpec): Promise<string> {
   const main = {
     mark: kind === 'bar' ? { type: 'bar' } : { type: 'line', point: true },
     encoding: {
-      x: { field: 'x', type: xType, title: spec.xLabel, ...(kind === 'line' ? { scale: { zero: false } } : {}) },
+      // Categories keep the order of the points rather than sorting alphabetically ("batch 32" before "batch 8").
+      x: {
+        field: 'x',
+        type: xType,
+        title: spec.xLabel,
+        ...(kind === 'line' ? { scale: { zero: false } } : { sort: null, axis: { labelLimit: 0 } }),
+      },
       y: { field: 'y', type: 'quantitative', title: spec.yLabel, ...(spec.logY ? { scale: { type: 'log' } } : {}) },
-      color: { field: 'series', type: 'nominal', title: null },
-      ...(kind === 'bar' ? { xOffset: { field: 'series' } } : {}),
+      color: { field: 'series', type: 'nominal', title: null, sort: null, legend: { labelLimit: 0 } },
+      ...(kind === 'bar' ? { xOffset: { field: 'series', sort: null } } : {}),
     },
   };
   const layers: unknown[] = [main];

@@ -19,6 +19,8 @@ export interface UpstreamStandIn {
    * received, as some providers do: the cache must not pass that text on.
    */
   failStatus: number | null;
+  /** When set, the answer to a question (the default names the call and echoes the question). */
+  answer: ((question: string) => string) | null;
 }
 
 const readBody = async (request: IncomingMessage): Promise<string> => {
@@ -39,7 +41,7 @@ const lastUserText = (body: Record<string, unknown>): string => {
  * by word with a delay between chunks.
  */
 export async function startUpstreamStandIn(t: TestContext | { after: (fn: () => Promise<void>) => void }): Promise<UpstreamStandIn> {
-  const state: UpstreamStandIn = { url: '', calls: [], finish: 'stop', chunkDelayMs: 20, failStatus: null };
+  const state: UpstreamStandIn = { url: '', calls: [], finish: 'stop', chunkDelayMs: 20, failStatus: null, answer: null };
   const server: Server = createServer(async (request, response) => {
     if (request.method !== 'POST' || !request.url?.endsWith('/chat/completions')) {
       response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
@@ -54,7 +56,7 @@ export async function startUpstreamStandIn(t: TestContext | { after: (fn: () => 
         .end(JSON.stringify({ error: { message, type: 'invalid_request_error' } }));
       return;
     }
-    const answer = `Answer #${state.calls.length} to: ${lastUserText(body)}`;
+    const answer = state.answer?.(lastUserText(body)) ?? `Answer #${state.calls.length} to: ${lastUserText(body)}`;
     const finish = state.finish;
     const id = `chatcmpl-standin-${state.calls.length}`;
     const created = Math.floor(Date.now() / 1000);

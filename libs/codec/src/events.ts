@@ -10,6 +10,7 @@ export const TOPICS = {
   stored: 'llmcache.stored',
   evictions: 'llmcache.evictions',
   control: 'llmcache.control',
+  outcomes: 'llmcache.outcomes',
   deadLetter: 'llmcache.deadletter',
 } as const;
 
@@ -67,6 +68,18 @@ export interface CacheHitEvent extends ScopeFields {
   hitCount: number;
 }
 
+/** A miss whose upstream answer is to be compared with a candidate entry's answer. */
+export interface VerifyRequest {
+  entryId: string;
+  score: number;
+  /** The candidate's evidence level when the lookup was decided. */
+  level: number;
+  /** The lookup could have been a hit and was explored instead. */
+  explored: boolean;
+  /** The decision policy's estimated chance that the candidate's answer is wrong. */
+  risk: number;
+}
+
 export interface CacheMissEvent extends ScopeFields {
   requestId: string;
   replyTo: string | null;
@@ -75,6 +88,8 @@ export interface CacheMissEvent extends ScopeFields {
   embeddingModel: string;
   vector: number[];
   decidedAt: number;
+  /** Absent in events of older producers. */
+  verify?: VerifyRequest | null;
 }
 
 export interface CacheWriteEvent extends ScopeFields {
@@ -88,6 +103,8 @@ export interface CacheWriteEvent extends ScopeFields {
   expiresAt: number | null;
   embeddingModel: string;
   vector: number[];
+  /** Carried over from the miss this answer was fetched for. */
+  verify?: VerifyRequest | null;
 }
 
 export interface CacheStoredEvent {
@@ -116,6 +133,26 @@ export interface CacheControlEvent {
   origin: string;
 }
 
+/** A verified outcome of a lookup against an entry. */
+export interface CacheOutcomeEvent {
+  /** Idempotency key. */
+  outcomeId: string;
+  requestId: string;
+  scopeKey: string;
+  tenant: string;
+  namespace: string;
+  entryId: string;
+  score: number;
+  correct: boolean;
+  /** The entry's evidence level when decided; null when not known (feedback). */
+  level: number | null;
+  kind: 'HIT' | 'EXPLORED' | 'NEAR_MISS';
+  source: 'VERIFICATION' | 'FEEDBACK';
+  exploredRisk: number | null;
+  similarity: number | null;
+  at: number;
+}
+
 export interface DeadLetterEvent {
   topic: string;
   partition: number | null;
@@ -138,5 +175,6 @@ export interface TopicEvents {
   'llmcache.stored': CacheStoredEvent;
   'llmcache.evictions': CacheEvictionEvent;
   'llmcache.control': CacheControlEvent;
+  'llmcache.outcomes': CacheOutcomeEvent;
   'llmcache.deadletter': DeadLetterEvent;
 }

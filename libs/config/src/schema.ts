@@ -26,6 +26,22 @@ const clientTls = z
   })
   .default({ enabled: false, rejectUnauthorized: true });
 
+/** The decision settings a namespace may override. */
+const decisionFields = {
+  /** static (one threshold) or verified (learned from outcomes under a false-hit budget). */
+  policy: z.enum(['static', 'verified']),
+  /** Share of lookups the verified policy may answer wrongly from the cache. */
+  maxFalseHitRate: z.number().gt(0).max(0.5),
+  /** Confidence of the upper bound on each hit's chance of being wrong. */
+  confidence: z.number().min(0.5).max(0.9999),
+  /** Lookups scoring below this are plain misses, neither answered nor verified. */
+  minScore: fraction,
+  /** Share of the other near misses whose upstream answer is compared with the candidate's. */
+  verifySampleRate: fraction,
+  /** Smallest chance that an affordable hit is explored (answered upstream and compared) instead. */
+  explorationFloor: fraction,
+};
+
 /**
  * The one configuration schema. Every key has a default, so `{}` is a valid file; every leaf can be
  * overridden by an environment variable named LLMCACHE_<PATH> (camelCase becomes SNAKE_CASE, nesting
@@ -71,6 +87,39 @@ export const configSchema = z
     metricsPort: port.default(0),
     /** Default similarity threshold (cosine, 0..1); see docs/threshold.md for how it was chosen. */
     threshold: fraction.default(0.85),
+    /**
+     * How a lookup's best candidate becomes a hit: `static` compares its score with `threshold`;
+     * `verified` learns from verified outcomes where hits are safe and keeps the share of lookups
+     * answered wrongly under `maxFalseHitRate` (see docs/verified-hits.md). Any key can be set per
+     * namespace under `namespaces`.
+     */
+    decision: z
+      .object({
+        policy: decisionFields.policy.default('static'),
+        maxFalseHitRate: decisionFields.maxFalseHitRate.default(0.02),
+        confidence: decisionFields.confidence.default(0.95),
+        minScore: decisionFields.minScore.default(0.5),
+        verifySampleRate: decisionFields.verifySampleRate.default(1),
+        explorationFloor: decisionFields.explorationFloor.default(0.01),
+        /** Two answers whose embeddings are at least this similar (cosine) count as the same answer. */
+        answerSimilarity: fraction.default(0.9),
+        /** How long after a hit its request id still takes feedback (POST /v1/cache/feedback). */
+        feedbackWindowSeconds: positiveInt.default(86_400),
+        /** Per-namespace settings, e.g. {"faq": {"policy": "verified", "maxFalseHitRate": 0.01}}. */
+        namespaces: z.record(z.string(), z.object(decisionFields).partial().strict()).default({}),
+      })
+      .strict()
+      .default({
+        policy: 'static',
+        maxFalseHitRate: 0.02,
+        confidence: 0.95,
+        minScore: 0.5,
+        verifySampleRate: 1,
+        explorationFloor: 0.01,
+        answerSimilarity: 0.9,
+        feedbackWindowSeconds: 86_400,
+        namespaces: {},
+      }),
     defaultTenant: z.string().min(1).default('default'),
     defaultNamespace: z.string().min(1).default('default'),
     defaultModel: z.string().min(1).default('default'),
@@ -111,6 +160,25 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: true, shards: 16, maxEntries: 100_000, maxBytes: 256 * 1024 * 1024 }),
+    /**
+     * The embedded mode's in-memory vector index: each scope is scanned exactly until it holds more
+     * than `annAbove` vectors, then searched through an HNSW graph (see docs/benchmarks.md).
+     */
+    vectorIndex: z
+      .object({
+        /** Scope size above which an HNSW graph serves the scope's searches; 0 = always scan exactly. */
+        annAbove: z.number().int().min(0).default(20_000),
+        /** HNSW M: neighbours per node. */
+        m: z.number().int().min(2).max(256).default(16),
+        /** Candidate list while inserting. */
+        efConstruction: positiveInt.max(4096).default(128),
+        /** Candidate list while searching. */
+        efSearch: positiveInt.max(4096).default(64),
+        /** Threads that build a graph; 0 = every core. */
+        buildThreads: z.number().int().min(0).max(256).default(0),
+      })
+      .strict()
+      .default({ annAbove: 20_000, m: 16, efConstruction: 128, efSearch: 64, buildThreads: 0 }),
     /** Prices per million tokens by model, for the cost-saved metric; `default` applies to unlisted models. */
     pricing: z
       .record(z.string(), z.object({ inputPerMillion: z.number().min(0), outputPerMillion: z.number().min(0) }).strict())

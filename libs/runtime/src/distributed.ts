@@ -2,7 +2,7 @@ import { isRetryable } from '@llm-cache/core';
 import { secretsOf, type Config } from '@llm-cache/config';
 import { KafkaBus } from '@llm-cache/bus';
 import { CacheStores, type TokenStore } from '@llm-cache/storage';
-import { MilvusVectorStore, MongoEntryStore, MongoTokenStore, S3ObjectStore } from '@llm-cache/storage/distributed';
+import { MilvusVectorStore, MongoEntryStore, MongoOutcomeStore, MongoTokenStore, S3ObjectStore } from '@llm-cache/storage/distributed';
 import { createLogger, Metrics, type Logger } from '@llm-cache/telemetry';
 import type { RunningGateway } from '@llm-cache/gateway';
 import { createEmbedder } from './embedder-factory.ts';
@@ -55,16 +55,17 @@ export async function connectDistributed(
       const options = { url: config.mongo.url, database: config.mongo.database, ...mongoSecurity(config.mongo) };
       const entries = await withRetries('MongoDB entries', () => MongoEntryStore.create(options), logger);
       const tokens = await withRetries('MongoDB tokens', () => MongoTokenStore.create(options), logger);
-      return { entries, tokens };
+      const outcomes = await withRetries('MongoDB outcomes', () => MongoOutcomeStore.create(options), logger);
+      return { entries, tokens, outcomes };
     };
     const { address, collection, dimensions, username, password } = config.milvus;
     const milvusOptions = { address, collection, dimensions, username, password, ...milvusSecurity(config.milvus) };
-    const [vectors, { entries, tokens }, objects] = await Promise.all([
+    const [vectors, { entries, tokens, outcomes }, objects] = await Promise.all([
       withRetries('Milvus', () => MilvusVectorStore.create(milvusOptions), logger),
       mongo(),
       withRetries('S3', () => S3ObjectStore.create({ ...config.s3, ...s3Security(config.s3) }), logger),
     ]);
-    return { bus, stores: new CacheStores(entries, vectors, objects), tokens };
+    return { bus, stores: new CacheStores(entries, vectors, objects, outcomes), tokens };
   } catch (error) {
     await bus.close();
     throw error;

@@ -2,7 +2,15 @@ import { resolve } from 'node:path';
 import type { Embedder } from '@llm-cache/core';
 import { secretsOf, type Config } from '@llm-cache/config';
 import { MemoryBus } from '@llm-cache/bus';
-import { CacheStores, FsObjectStore, openSqlite, SqliteEntryStore, SqliteTokenStore, SqliteVectorStore } from '@llm-cache/storage';
+import {
+  CacheStores,
+  FsObjectStore,
+  openSqlite,
+  SqliteEntryStore,
+  SqliteOutcomeStore,
+  SqliteTokenStore,
+  SqliteVectorStore,
+} from '@llm-cache/storage';
 import { createLogger, Metrics, type Logger } from '@llm-cache/telemetry';
 import type { RunningGateway } from '@llm-cache/gateway';
 import { createEmbedder } from './embedder-factory.ts';
@@ -27,7 +35,12 @@ export async function startEmbedded(config: Config, options: { logger?: Logger; 
   const started = Date.now();
   const embedder = options.embedder ?? (await createEmbedder(config, logger));
   const db = openSqlite(resolve(dataDir, 'llm-cache.db'));
-  const stores = new CacheStores(new SqliteEntryStore(db), new SqliteVectorStore(db), new FsObjectStore(resolve(dataDir, 'objects')));
+  const stores = new CacheStores(
+    new SqliteEntryStore(db),
+    new SqliteVectorStore(db, config.vectorIndex),
+    new FsObjectStore(resolve(dataDir, 'objects')),
+    new SqliteOutcomeStore(db),
+  );
   const bus = new MemoryBus({ logger, metrics });
   const shutdown = async (): Promise<void> => {
     await bus.close();

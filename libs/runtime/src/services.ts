@@ -41,7 +41,18 @@ export async function startServices(names: readonly ServiceName[], context: Serv
       const child = logger.child({ service: name });
       switch (name) {
         case 'writer':
-          services.push(await startWriter({ bus, stores, logger: child, metrics, objectThresholdBytes: config.objectThresholdBytes }));
+          services.push(
+            await startWriter({
+              bus,
+              stores,
+              logger: child,
+              metrics,
+              objectThresholdBytes: config.objectThresholdBytes,
+              embedder: context.embedder,
+              answerSimilarity: config.decision.answerSimilarity,
+              feedbackWindowSeconds: config.decision.feedbackWindowSeconds,
+            }),
+          );
           break;
         case 'matcher':
           services.push(
@@ -52,6 +63,7 @@ export async function startServices(names: readonly ServiceName[], context: Serv
               metrics,
               defaultThreshold: () => config.threshold,
               concurrency: config.kafka.concurrency,
+              decision: config.decision,
             }),
           );
           break;
@@ -88,6 +100,7 @@ export async function startServices(names: readonly ServiceName[], context: Serv
             tls: config.tls,
             http: config.http,
             secrets: secretsOf(config),
+            decision: config.decision,
           });
           services.push(gateway);
           break;
@@ -95,7 +108,10 @@ export async function startServices(names: readonly ServiceName[], context: Serv
     }
     metrics.watchLag(() => bus.lag());
     // One process reports the stores' sizes (they are shared): the one that runs the evictor.
-    if (ordered.includes('evictor')) metrics.watchNamespaces(() => stores.entries.namespaceStats());
+    if (ordered.includes('evictor')) {
+      metrics.watchNamespaces(() => stores.entries.namespaceStats());
+      metrics.watchFalseHits(() => stores.outcomes.falseHitTotals());
+    }
     return { services, gateway };
   } catch (error) {
     await stopServices(services);

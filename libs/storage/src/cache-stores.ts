@@ -1,12 +1,17 @@
 import type { CacheEntry } from '@llm-cache/core';
-import type { EntryStore, ObjectStore, VectorStore } from './ports.ts';
+import { MemoryOutcomeStore } from './memory-outcome-store.ts';
+import type { EntryStore, ObjectStore, OutcomeStore, VectorStore } from './ports.ts';
 
-/** The three stores of one cache, with the operations that must touch them in a fixed order. */
+/**
+ * The stores of one cache, with the operations that must touch them in a fixed order. Verified
+ * outcomes live beside the entries; without a durable outcome store they are kept in memory.
+ */
 export class CacheStores {
   constructor(
     readonly entries: EntryStore,
     readonly vectors: VectorStore,
     readonly objects: ObjectStore,
+    readonly outcomes: OutcomeStore = new MemoryOutcomeStore(),
   ) {}
 
   /** The response of an entry, inline or from the object store. */
@@ -27,10 +32,11 @@ export class CacheStores {
     const removed = await this.entries.delete(ids);
     const refs = removed.map((entry) => entry.responseRef).filter((ref): ref is string => ref !== null);
     if (refs.length > 0) await this.objects.delete(refs);
+    await this.outcomes.forget(removed.map((entry) => entry.id));
     return removed;
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.vectors.close(), this.entries.close(), this.objects.close()]);
+    await Promise.all([this.vectors.close(), this.entries.close(), this.objects.close(), this.outcomes.close()]);
   }
 }

@@ -1,8 +1,12 @@
 export type { VectorStore, EntryStore, ObjectStore, TokenStore, EntryFilter, EvictionOrder, StoreTotals, NamespaceStats } from './ports.ts';
+export type { OutcomeStore, OutcomeRecord, OutcomeCounts, EntryObservation, FalseHitTotals, HitRecord } from './ports.ts';
+export { MemoryOutcomeStore } from './memory-outcome-store.ts';
+export { SqliteOutcomeStore } from './sqlite-outcome-store.ts';
 export { openSqlite, type SqliteDatabase } from './sqlite.ts';
 export { SqliteEntryStore } from './sqlite-entry-store.ts';
 export { SqliteVectorStore } from './sqlite-vector-store.ts';
 export { FsObjectStore } from './fs-object-store.ts';
 export { FlatIndex } from './flat-index.ts';
+export { VectorIndex, DEFAULT_VECTOR_INDEX_OPTIONS, type VectorIndexOptions } from './vector-index.ts';
 export { CacheStores } from './cache-stores.ts';
 export { SqliteTokenStore } from './sqlite-token-store.ts';

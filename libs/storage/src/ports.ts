@@ -71,3 +71,74 @@ export interface TokenStore {
   delete(id: string, tenant?: string): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** One verified outcome of a lookup against an entry: was the entry's answer right for it? */
+export interface OutcomeRecord {
+  /** Idempotency key: an outcome delivered twice is counted once. */
+  id: string;
+  tenant: string;
+  namespace: string;
+  entryId: string;
+  score: number;
+  /** The score's bin in the namespace's counts (the decision policy's binning). */
+  bin: number;
+  correct: boolean;
+  /** The entry's evidence level when the lookup was decided. */
+  level: number;
+  /** hit: a served hit (feedback); explored: a would-be hit answered upstream; near-miss: a miss close to the entry. */
+  kind: 'hit' | 'explored' | 'near-miss';
+  /** For explored lookups, the risk the policy predicted; otherwise null. */
+  exploredRisk: number | null;
+  at: number;
+}
+
+/** An outcome as an entry keeps it. */
+export interface EntryObservation {
+  score: number;
+  correct: boolean;
+  at: number;
+}
+
+/** A namespace's outcomes, counted per evidence level and score bin, plus how explored hits turned out. */
+export interface OutcomeCounts {
+  cells: Array<{ level: number; bin: number; correct: number; wrong: number }>;
+  explored: number;
+  exploredRisk: number;
+  exploredWrong: number;
+}
+
+/** Outcomes of served and explored hits of one namespace: the observed false-hit rate is wrong / (correct + wrong). */
+export interface FalseHitTotals {
+  tenant: string;
+  namespace: string;
+  correct: number;
+  wrong: number;
+}
+
+/** A hit the gateway served, kept so that feedback naming its request id finds the entry and score. */
+export interface HitRecord {
+  requestId: string;
+  tenant: string;
+  namespace: string;
+  scopeKey: string;
+  entryId: string;
+  score: number;
+  at: number;
+}
+
+/** Verified outcomes: per-entry observations, per-namespace counts, and the hits feedback may name. */
+export interface OutcomeStore {
+  /** Records an outcome (the entry keeps its last `keep` observations); false when its id was recorded before. */
+  record(outcome: OutcomeRecord, keep: number): Promise<boolean>;
+  /** An entry's observations, oldest first. */
+  observations(entryId: string): Promise<EntryObservation[]>;
+  counts(tenant: string, namespace: string): Promise<OutcomeCounts>;
+  falseHitTotals(): Promise<FalseHitTotals[]>;
+  putHit(hit: HitRecord): Promise<void>;
+  getHit(requestId: string): Promise<HitRecord | null>;
+  /** Forgets the observations of removed entries. */
+  forget(entryIds: readonly string[]): Promise<void>;
+  /** Drops hit records and remembered outcome ids older than `before`. */
+  prune(before: number): Promise<void>;
+  close(): Promise<void>;
+}

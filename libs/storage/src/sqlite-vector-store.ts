@@ -1,7 +1,7 @@
 import type { VectorMatch, VectorQuery, VectorRecord } from '@llm-cache/core';
-import { FlatIndex } from './flat-index.ts';
 import type { VectorStore } from './ports.ts';
 import type { SqliteDatabase } from './sqlite.ts';
+import { VectorIndex, type VectorIndexOptions } from './vector-index.ts';
 
 interface VectorRow {
   id: string;
@@ -32,13 +32,17 @@ const toRecord = (row: VectorRow): VectorRecord => ({
 
 /**
  * VectorStore of the embedded mode: a SQLite table is the durable copy and an in-memory index,
- * rebuilt from it at start, serves searches.
+ * rebuilt from it at start, serves searches (an exact scan per scope, an HNSW graph for large ones).
  */
 export class SqliteVectorStore implements VectorStore {
-  private readonly index = new FlatIndex();
+  private readonly index: VectorIndex;
   private readonly statements;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    indexOptions: Partial<VectorIndexOptions> = {},
+  ) {
+    this.index = new VectorIndex(indexOptions);
     db.exec(`
       CREATE TABLE IF NOT EXISTS vectors (
         id TEXT PRIMARY KEY,
@@ -93,5 +97,12 @@ export class SqliteVectorStore implements VectorStore {
     return this.index.size;
   }
 
-  async close(): Promise<void> {}
+  /** Resolves once the HNSW graphs of large scopes have caught up (the exact scan answers until then). */
+  indexed(): Promise<void> {
+    return this.index.settled();
+  }
+
+  async close(): Promise<void> {
+    this.index.close();
+  }
 }

@@ -1,3 +1,3 @@
 export { createLogger, secretScrubber, type Logger } from './logger.ts';
 
-export { Metrics, type LagSample, type NamespaceSample } from './metrics.ts';
+export { Metrics, type FalseHitSample, type LagSample, type NamespaceSample } from './metrics.ts';

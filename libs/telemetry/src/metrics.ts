@@ -18,6 +18,14 @@ export interface NamespaceSample {
   bytes: number;
 }
 
+/** Outcomes of one namespace's verified hits (what the outcome stores report). */
+export interface FalseHitSample {
+  tenant: string;
+  namespace: string;
+  correct: number;
+  wrong: number;
+}
+
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const SCORE_BUCKETS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.98, 1];
 
@@ -76,6 +84,53 @@ export class Metrics {
     labelNames: ['namespace', 'model'] as const,
     registers: [this.registry],
   });
+
+  readonly decisions = new Counter({
+    name: 'llmcache_decisions_total',
+    help: 'Semantic lookups decided, by namespace, decision policy (static, verified) and decision (hit, miss, explore)',
+    labelNames: ['namespace', 'policy', 'decision'] as const,
+    registers: [this.registry],
+  });
+  readonly explorationRate = new Gauge({
+    name: 'llmcache_exploration_rate',
+    help: 'Share of the last 1000 verified-policy decisions of a namespace that explored (answered upstream to check a would-be hit)',
+    labelNames: ['namespace'] as const,
+    registers: [this.registry],
+  });
+  readonly explorationUpstreamCalls = new Counter({
+    name: 'llmcache_exploration_upstream_calls_total',
+    help: 'Upstream model calls made for explored lookups (would-be hits answered upstream to verify them)',
+    labelNames: ['namespace'] as const,
+    registers: [this.registry],
+  });
+  readonly outcomes = new Counter({
+    name: 'llmcache_outcomes_total',
+    help: 'Verified outcomes recorded, by namespace, source (verification, feedback), kind (hit, explored, near_miss) and result (correct, wrong)',
+    labelNames: ['namespace', 'source', 'kind', 'result'] as const,
+    registers: [this.registry],
+  });
+
+  private falseHitSource: (() => Promise<FalseHitSample[]>) | undefined;
+
+  /** Read from the outcome store at each scrape, by the process that runs the evictor. */
+  readonly observedFalseHitRate = new Gauge({
+    name: 'llmcache_observed_false_hit_rate',
+    help: 'Share of verified hits (explored would-be hits and hits with feedback) whose answer was wrong, by tenant and namespace',
+    labelNames: ['tenant', 'namespace'] as const,
+    registers: [this.registry],
+    collect: async () => {
+      const samples = await this.falseHitSource?.().catch(() => undefined);
+      if (!samples) return;
+      this.observedFalseHitRate.reset();
+      for (const { tenant, namespace, correct, wrong } of samples) {
+        if (correct + wrong > 0) this.observedFalseHitRate.set({ tenant, namespace }, wrong / (correct + wrong));
+      }
+    },
+  });
+
+  watchFalseHits(source: () => Promise<FalseHitSample[]>): void {
+    this.falseHitSource = source;
+  }
 
   private lagSource: (() => Promise<LagSample[]>) | undefined;
   private namespaceSource: (() => Promise<NamespaceSample[]>) | undefined;

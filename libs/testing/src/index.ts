@@ -1,1 +1,2 @@
 export * from './stack.ts';
+export * from './vectors.ts';

@@ -2,6 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { CacheError, entryIdOf, exactKeyText, hashParams, scopeKeyOf, type Scope } from '@llm-cache/core';
 import { announceEvictions, type EventBus, type Subscription } from '@llm-cache/bus';
 import { TOPICS, type CacheHitEvent, type CacheMissEvent, type CacheStoredEvent } from '@llm-cache/codec';
+import {
+  countsFromCells,
+  entryThreshold,
+  EVIDENCE_LEVELS,
+  ScoreStats,
+  settingsFor,
+  STATIC_DECISIONS,
+  zOf,
+  type DecisionSettings,
+} from '@llm-cache/policy';
 import type { CacheStores, NamespaceStats } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 import { EvictionLog } from './eviction-log.ts';
@@ -48,6 +58,20 @@ export interface StoreOptions {
 
 type Reply = { kind: 'hit'; event: CacheHitEvent } | { kind: 'miss'; event: CacheMissEvent };
 
+/** See GatewayCache.decisionReport. */
+export interface DecisionReport {
+  namespace: string;
+  policy: 'static' | 'verified';
+  maxFalseHitRate: number;
+  confidence: number;
+  outcomes: { correct: number; wrong: number };
+  verifiedHits: { correct: number; wrong: number };
+  observedFalseHitRate: number | null;
+  explored: { count: number; wrong: number; predictedRisk: number };
+  calibration: number;
+  thresholds: Array<{ level: number; threshold: number | null }>;
+}
+
 export interface GatewayCacheDeps {
   bus: EventBus;
   stores: CacheStores;
@@ -59,6 +83,8 @@ export interface GatewayCacheDeps {
   writeTimeoutMs: number;
   exactTier: (ExactTierOptions & { enabled: boolean }) | undefined;
   instanceId?: string;
+  /** The decision policy of each namespace (all static when absent). */
+  decision?: DecisionSettings;
   /** Called when another gateway revoked tokens: forget the cached ones. */
   onTokensRevoked?: () => void;
 }
@@ -136,16 +162,24 @@ export class GatewayCache {
     return { scope, scopeKey, text: input.text, exactKey: `${scopeKey}\u0000${exactKeyText(input.text)}` };
   }
 
+  /** Whether the namespace's lookups are decided by the verified policy (unless they name a threshold). */
+  isVerified(namespace: string): boolean {
+    return this.deps.decision !== undefined && settingsFor(this.deps.decision, namespace).policy === 'verified';
+  }
+
   async lookup(request: ResolvedRequest, options: LookupOptions): Promise<LookupResult> {
     const { metrics } = this.deps;
-    const threshold = options.threshold ?? this.threshold.get();
-    const stop = metrics.time('lookup');
     const namespace = request.scope.namespace;
+    // Null leaves the decision to the verified policy; there the exact tier serves only exact repeats
+    // of stored prompts (score 1), so every other lookup gets a fresh decision.
+    const threshold = options.threshold ?? (this.isVerified(namespace) ? null : this.threshold.get());
+    const stop = metrics.time('lookup');
     const now = Date.now();
     const cached = this.exact?.get(request.exactKey, now);
-    if (cached && cached.score >= threshold && (options.minCreatedAt === undefined || cached.createdAt >= options.minCreatedAt)) {
+    if (cached && cached.score >= (threshold ?? 1) && (options.minCreatedAt === undefined || cached.createdAt >= options.minCreatedAt)) {
       metrics.lookups.inc({ outcome: 'hit', tier: 'exact', namespace });
       this.hits.record(cached.entryId, { ...request.scope, scopeKey: request.scopeKey }, cached, now);
+      if (threshold === null) await this.recordHit(request, options.requestId, cached.entryId, cached.score, now);
       stop();
       return { hit: true, tier: 'exact', score: cached.score, entryId: cached.entryId, response: cached.response };
     }
@@ -169,13 +203,17 @@ export class GatewayCache {
       const response = await this.deps.stores.responseOf(hit);
       if (response !== null) {
         metrics.lookups.inc({ outcome: 'hit', tier: 'semantic', namespace });
-        this.exact?.set(request.exactKey, {
-          entryId: hit.entryId,
-          response,
-          score: hit.score,
-          createdAt: hit.entryCreatedAt,
-          expiresAt: hit.entryExpiresAt,
-        });
+        if (threshold === null) {
+          await this.recordHit(request, options.requestId, hit.entryId, hit.score, now);
+        } else {
+          this.exact?.set(request.exactKey, {
+            entryId: hit.entryId,
+            response,
+            score: hit.score,
+            createdAt: hit.entryCreatedAt,
+            expiresAt: hit.entryExpiresAt,
+          });
+        }
         return { hit: true, tier: 'semantic', score: hit.score, entryId: hit.entryId, response };
       }
     }
@@ -183,6 +221,84 @@ export class GatewayCache {
     if (outcome === undefined) this.deps.logger.warn({ requestId: options.requestId }, 'lookup timed out; answering a miss');
     const miss = outcome?.kind === 'miss' ? outcome.event : null;
     return { hit: false, score: miss?.bestScore ?? 0, degraded: outcome === undefined, miss };
+  }
+
+  /**
+   * Keeps a hit of a verified namespace in the outcome store, so feedback naming its request id can
+   * be resolved by any gateway. A store failure costs that feedback, never the answer.
+   */
+  private async recordHit(request: ResolvedRequest, requestId: string, entryId: string, score: number, at: number): Promise<void> {
+    await this.deps.stores.outcomes
+      .putHit({
+        requestId,
+        tenant: request.scope.tenant,
+        namespace: request.scope.namespace,
+        scopeKey: request.scopeKey,
+        entryId,
+        score,
+        at,
+      })
+      .catch((error: unknown) => this.deps.logger.warn({ err: error, requestId }, 'could not keep the hit record for feedback'));
+  }
+
+  /**
+   * Feedback on a hit this cache answered: publishes the outcome for the writer to record. Null when
+   * the request id names no hit of this tenant within the feedback window.
+   */
+  async feedback(tenant: string, requestId: string, correct: boolean): Promise<{ entryId: string; score: number } | null> {
+    const hit = await this.deps.stores.outcomes.getHit(requestId);
+    if (!hit || hit.tenant !== tenant) return null;
+    await this.deps.bus.publish(TOPICS.outcomes, hit.scopeKey, {
+      outcomeId: `feedback:${requestId}`,
+      requestId,
+      scopeKey: hit.scopeKey,
+      tenant: hit.tenant,
+      namespace: hit.namespace,
+      entryId: hit.entryId,
+      score: hit.score,
+      correct,
+      level: null,
+      kind: 'HIT',
+      source: 'FEEDBACK',
+      exploredRisk: null,
+      similarity: null,
+      at: Date.now(),
+    });
+    return { entryId: hit.entryId, score: hit.score };
+  }
+
+  /**
+   * A namespace's decision settings and what its verified outcomes say so far: outcome counts, the
+   * observed false-hit rate of verified hits, how explored hits compared with their predicted risk,
+   * and per evidence level the score from which a hit's chance of being wrong stays under the budget.
+   */
+  async decisionReport(tenant: string, namespace: string): Promise<DecisionReport> {
+    const settings = settingsFor(this.deps.decision ?? STATIC_DECISIONS, namespace);
+    const outcomes = this.deps.stores.outcomes;
+    const [counts, totals] = await Promise.all([outcomes.counts(tenant, namespace), outcomes.falseHitTotals()]);
+    const hits = totals.find((t) => t.tenant === tenant && t.namespace === namespace) ?? { correct: 0, wrong: 0 };
+    const stats = new ScoreStats(countsFromCells(counts), settings.minScore);
+    const z = zOf(settings.confidence);
+    // The least evidence (hits plus outcomes) of each level: 0, 1, 2 and 4.
+    const evidence = [0, 1, 2, 4];
+    return {
+      namespace,
+      policy: settings.policy,
+      maxFalseHitRate: settings.maxFalseHitRate,
+      confidence: settings.confidence,
+      outcomes: {
+        correct: counts.cells.reduce((sum, cell) => sum + cell.correct, 0),
+        wrong: counts.cells.reduce((sum, cell) => sum + cell.wrong, 0),
+      },
+      verifiedHits: { correct: hits.correct, wrong: hits.wrong },
+      observedFalseHitRate: hits.correct + hits.wrong === 0 ? null : hits.wrong / (hits.correct + hits.wrong),
+      explored: { count: counts.explored, wrong: counts.exploredWrong, predictedRisk: counts.exploredRisk },
+      calibration: stats.calibration(),
+      thresholds: Array.from({ length: EVIDENCE_LEVELS }, (_, level) => ({
+        level,
+        threshold: entryThreshold(stats, { hitCount: evidence[level] ?? 0, observations: [] }, settings.maxFalseHitRate, z),
+      })),
+    };
   }
 
   private expiresAt(createdAt: number, ttlSeconds: number | undefined): number | null {
@@ -220,6 +336,7 @@ export class GatewayCache {
         expiresAt,
         embeddingModel: miss.embeddingModel,
         vector: miss.vector,
+        verify: miss.verify ?? null,
       });
     } else {
       await this.deps.bus.publish(TOPICS.requests, request.scopeKey, {

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { CacheError, type Embedder, type RunningService } from '@llm-cache/core';
 import type { EventBus } from '@llm-cache/bus';
+import type { DecisionSettings } from '@llm-cache/policy';
 import type { CacheStores, TokenStore } from '@llm-cache/storage';
 import { Authenticator } from './auth.ts';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
@@ -48,6 +49,8 @@ export interface GatewayServiceDeps {
   http?: HttpLimits;
   /** Secret values (API keys, passwords) scrubbed from every error message the gateway sends. */
   secrets?: readonly string[];
+  /** The decision policy of each namespace (all static when absent). */
+  decision?: DecisionSettings;
 }
 
 function readPem(file: string, what: string): Buffer {
@@ -99,6 +102,7 @@ export async function startGateway(deps: GatewayServiceDeps): Promise<RunningGat
     lookupTimeoutMs: deps.lookupTimeoutMs,
     writeTimeoutMs: deps.writeTimeoutMs,
     exactTier: deps.exactTier,
+    ...(deps.decision ? { decision: deps.decision } : {}),
     onTokensRevoked: () => auth.forget(),
   });
   await cache.start();

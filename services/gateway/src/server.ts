@@ -12,6 +12,7 @@ import { installJsonParser, installRateLimit } from './http/limits.ts';
 import type { Authenticator } from './auth.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerAdminPage } from './http/admin-page.ts';
+import { registerDecisionRoutes } from './http/decision-routes.ts';
 import { errorSchema, messageSchema } from './http/schemas.ts';
 
 export interface HttpServerOptions {
@@ -140,5 +141,6 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     readiness: options.readiness,
   });
   registerAdminPage(app);
+  registerDecisionRoutes(app, options.cache, options.defaults);
   return app;
 }

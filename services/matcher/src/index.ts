@@ -1,8 +1,12 @@
-import type { RunningService } from '@llm-cache/core';
+import type { CacheEntry, RunningService, VectorMatch } from '@llm-cache/core';
 import type { EventBus } from '@llm-cache/bus';
-import { scopeFieldsOf, TOPICS, type EmbeddedRequestEvent } from '@llm-cache/codec';
+import { scopeFieldsOf, TOPICS, type EmbeddedRequestEvent, type VerifyRequest } from '@llm-cache/codec';
+import { STATIC_DECISIONS, type DecisionSettings } from '@llm-cache/policy';
 import type { CacheStores } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
+import { DecisionPolicies } from './decisions.ts';
+
+export { DecisionPolicies } from './decisions.ts';
 
 export interface MatcherServiceDeps {
   bus: EventBus;
@@ -14,12 +18,34 @@ export interface MatcherServiceDeps {
   concurrency?: number;
   /** Candidates examined per search (the best live one decides). */
   candidates?: number;
+  /** The decision policy of each namespace (all static when absent). */
+  decision?: DecisionSettings;
 }
 
-/** Searches the request's scope, decides hit or miss against the threshold, and emits the outcome. */
+/**
+ * Searches the request's scope, decides hit or miss, and emits the outcome. A request that names a
+ * threshold, and every request of a static namespace, is decided against that threshold; in a
+ * namespace with the verified policy a request without one is decided by the policy, which may also
+ * explore (answer a miss and have it verified).
+ */
 export async function startMatcher(deps: MatcherServiceDeps): Promise<RunningService> {
   const { bus, stores, metrics } = deps;
   const k = deps.candidates ?? 4;
+  const policies = new DecisionPolicies(deps.decision ?? STATIC_DECISIONS, stores.outcomes, metrics);
+
+  /** The best candidate that is still there, live and in the request's scope. */
+  const bestLive = async (
+    matches: VectorMatch[],
+    scopeKey: string,
+    now: number,
+  ): Promise<{ match: VectorMatch; entry: CacheEntry } | null> => {
+    for (const match of matches) {
+      const entry = await stores.entries.get(match.id);
+      if (!entry || (entry.expiresAt !== null && entry.expiresAt <= now) || entry.scopeKey !== scopeKey) continue;
+      return { match, entry };
+    }
+    return null;
+  };
 
   const handle = async (event: EmbeddedRequestEvent): Promise<void> => {
     const { request } = event;
@@ -36,10 +62,40 @@ export async function startMatcher(deps: MatcherServiceDeps): Promise<RunningSer
     stop();
     const threshold = request.threshold ?? deps.defaultThreshold();
     const scope = scopeFieldsOf(request);
-    for (const match of matches) {
-      if (match.score < threshold) break;
-      const entry = await stores.entries.get(match.id);
-      if (!entry || (entry.expiresAt !== null && entry.expiresAt <= now) || entry.scopeKey !== request.scopeKey) continue;
+    const verified = request.threshold === null && policies.isVerified(request.namespace);
+    let verify: VerifyRequest | null = null;
+    let found: { match: VectorMatch; entry: CacheEntry } | null = null;
+    if (verified) {
+      const policy = await policies.verifiedFor(request.tenant, request.namespace);
+      found = await bestLive(matches, request.scopeKey, now);
+      const observations = found ? await stores.outcomes.observations(found.entry.id) : [];
+      const decision = policy.decide(
+        { candidate: found ? { score: found.match.score, hitCount: found.entry.hitCount, observations } : null, threshold },
+        Math.random,
+      );
+      policies.count(request.tenant, request.namespace, policy, decision.kind);
+      if (found && decision.verify) {
+        verify = {
+          entryId: found.entry.id,
+          score: found.match.score,
+          level: decision.level,
+          explored: decision.kind === 'explore',
+          risk: decision.risk,
+        };
+      }
+      if (decision.kind !== 'hit') found = null;
+    } else {
+      for (const match of matches) {
+        if (match.score < threshold) break;
+        const entry = await stores.entries.get(match.id);
+        if (!entry || (entry.expiresAt !== null && entry.expiresAt <= now) || entry.scopeKey !== request.scopeKey) continue;
+        found = { match, entry };
+        break;
+      }
+      policies.count(request.tenant, request.namespace, policies.static, found ? 'hit' : 'miss');
+    }
+    if (found) {
+      const { match, entry } = found;
       metrics.score.observe({ outcome: 'hit' }, match.score);
       deps.logger.debug({ requestId: request.requestId, entryId: entry.id, score: match.score }, 'lookup hit');
       await bus.publish(TOPICS.hits, request.scopeKey, {
@@ -69,6 +125,7 @@ export async function startMatcher(deps: MatcherServiceDeps): Promise<RunningSer
       embeddingModel: event.embeddingModel,
       vector: event.vector,
       decidedAt: Date.now(),
+      verify,
     });
   };
 

@@ -1,8 +1,11 @@
-import type { CacheEntry, RunningService } from '@llm-cache/core';
+import type { CacheEntry, Embedder, RunningService } from '@llm-cache/core';
 import type { EventBus } from '@llm-cache/bus';
 import { scopeFieldsOf, TOPICS, type CacheWriteEvent } from '@llm-cache/codec';
 import type { CacheStores } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
+import { startOutcomeRecorder, verifyWrite } from './outcomes.ts';
+
+export { OBSERVATIONS_KEPT, recordOutcome, verifyWrite } from './outcomes.ts';
 
 export interface WriterServiceDeps {
   bus: EventBus;
@@ -12,6 +15,12 @@ export interface WriterServiceDeps {
   /** Responses larger than this many bytes are kept in the object store. */
   objectThresholdBytes: number;
   concurrency?: number;
+  /** Compares answers of verified misses (see verifyWrite); created on first use. */
+  embedder?: () => Promise<Embedder>;
+  /** Answers at least this similar count as the same answer (default 0.9). */
+  answerSimilarity?: number;
+  /** How long hit records are kept for feedback (default a day). */
+  feedbackWindowSeconds?: number;
 }
 
 export const responseObjectKey = (entryId: string): string => `responses/${entryId}`;
@@ -19,7 +28,8 @@ export const responseObjectKey = (entryId: string): string => `responses/${entry
 /**
  * Upserts entries from write events: object first, then scalars, then the vector (so a search
  * never finds an entry whose data is missing), then acknowledges on llmcache.stored. Writes are
- * idempotent by entry id: a replayed event replaces the entry with itself.
+ * idempotent by entry id: a replayed event replaces the entry with itself. The writer also verifies
+ * the misses that ask for it and records every outcome (llmcache.outcomes) in the outcome store.
  */
 export async function startWriter(deps: WriterServiceDeps): Promise<RunningService> {
   const subscription = await deps.bus.subscribe({
@@ -27,7 +37,14 @@ export async function startWriter(deps: WriterServiceDeps): Promise<RunningServi
     concurrency: deps.concurrency ?? 1,
     handlers: { [TOPICS.writes]: createWriteHandler(deps) },
   });
-  return { name: 'writer', close: () => subscription.close() };
+  const recorder = await startOutcomeRecorder({ ...deps, feedbackWindowSeconds: deps.feedbackWindowSeconds ?? 86_400 });
+  return {
+    name: 'writer',
+    close: async () => {
+      await subscription.close();
+      await recorder.close();
+    },
+  };
 }
 
 /** The writer's handling of one write event, also used by `llm-cache replay`. */
@@ -76,5 +93,12 @@ export function createWriteHandler(deps: WriterServiceDeps): (event: CacheWriteE
       created,
       storedAt: Date.now(),
     });
+    if (event.verify && deps.embedder) {
+      const verification = { bus, stores, logger: deps.logger, embedder: deps.embedder, answerSimilarity: deps.answerSimilarity ?? 0.9 };
+      // A verification that fails costs one outcome, never the write.
+      await verifyWrite(verification, event).catch((error: unknown) =>
+        deps.logger.warn({ err: error, requestId: event.requestId, entryId: event.verify?.entryId }, 'could not verify a miss'),
+      );
+    }
   };
 }

@@ -288,6 +288,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
         if (result.hit) return answerFromCache(reply, request, body, resolved, result);
         miss = result.miss;
         status = 'miss';
+        if (miss?.verify?.explored) metrics.explorationUpstreamCalls.inc({ namespace });
       }
       if (body.stream) return streamMiss(reply, request, body, resolved, miss, status, directives);
       return completeMiss(reply, request, body, resolved, miss, status, directives);

@@ -269,3 +269,88 @@ export const evictionsReplySchema = {
     },
   },
 } as const;
+
+export const feedbackBodySchema = {
+  type: 'object',
+  required: ['requestId', 'correct'],
+  properties: {
+    requestId: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9._:-]{1,128}$',
+      description: 'The x-request-id of a response the cache answered (a hit in a namespace with the verified policy)',
+    },
+    correct: { type: 'boolean', description: 'Whether the cached answer was right for that request' },
+  },
+  additionalProperties: false,
+} as const;
+
+export const feedbackReplySchema = {
+  type: 'object',
+  required: ['requestId', 'entryId', 'accepted'],
+  properties: {
+    requestId: { type: 'string' },
+    entryId: { type: 'string', description: 'The entry that answered the request' },
+    accepted: { type: 'boolean', description: 'Queued for recording; feedback on one request counts once' },
+  },
+} as const;
+
+export const decisionQuerySchema = {
+  type: 'object',
+  properties: { namespace: NAMESPACE },
+  additionalProperties: false,
+} as const;
+
+const OUTCOME_COUNTS = {
+  type: 'object',
+  required: ['correct', 'wrong'],
+  properties: { correct: { type: 'integer', minimum: 0 }, wrong: { type: 'integer', minimum: 0 } },
+} as const;
+
+export const decisionReplySchema = {
+  type: 'object',
+  required: [
+    'namespace',
+    'policy',
+    'maxFalseHitRate',
+    'confidence',
+    'outcomes',
+    'verifiedHits',
+    'observedFalseHitRate',
+    'explored',
+    'calibration',
+    'thresholds',
+  ],
+  properties: {
+    namespace: { type: 'string' },
+    policy: { type: 'string', enum: ['static', 'verified'] },
+    maxFalseHitRate: { type: 'number' },
+    confidence: { type: 'number' },
+    outcomes: { ...OUTCOME_COUNTS, description: 'Every verified outcome recorded in the namespace' },
+    verifiedHits: { ...OUTCOME_COUNTS, description: 'Outcomes of explored would-be hits and of hits with feedback' },
+    observedFalseHitRate: {
+      type: 'number',
+      nullable: true,
+      description: 'wrong / (correct + wrong) of verifiedHits; null before the first',
+    },
+    explored: {
+      type: 'object',
+      required: ['count', 'wrong', 'predictedRisk'],
+      properties: {
+        count: { type: 'integer', minimum: 0 },
+        wrong: { type: 'integer', minimum: 0 },
+        predictedRisk: { type: 'number', description: 'The risk the policy predicted for them, summed' },
+      },
+    },
+    calibration: { type: 'number', description: 'How much worse explored hits turned out than predicted (at least 1); scales every risk' },
+    thresholds: {
+      type: 'array',
+      description:
+        'Per evidence level (0: entries never looked up before, 1: once, 2: two or three times, 3: four or more), the lowest score from which on a hit is wrong with a chance under maxFalseHitRate (at the stated confidence); null while the outcomes do not show one',
+      items: {
+        type: 'object',
+        required: ['level', 'threshold'],
+        properties: { level: { type: 'integer' }, threshold: { type: 'number', nullable: true } },
+      },
+    },
+  },
+} as const;
