@@ -18,6 +18,7 @@ const CONSUMERS: Partial<Record<Topic, RegExp[]>> = {
   [TOPICS.stored]: [/^llmcache-gateway-/],
   [TOPICS.evictions]: [/^llmcache-gateway-/],
   [TOPICS.control]: [/^llmcache-gateway-/],
+  [TOPICS.outcomes]: [/^llmcache-writer-outcomes$/],
 };
 
 test('a malformed event on each topic goes to the dead-letter topic and every service carries on', async (t) => {
