@@ -18,7 +18,12 @@ describe('distributed mode under faults and with several instances', () => {
   describe('two gateways and two matchers', () => {
     let cluster: DistributedCluster;
     before(async () => {
-      cluster = await startDistributedCluster(freshDistributedEnv(), { gateways: 2, matchers: 2 });
+      // A burst of 48 lookups through Kafka on a busy two-core machine: a generous lookup timeout, since
+      // this checks where replies go, and a timed-out lookup would answer a miss.
+      cluster = await startDistributedCluster(
+        { ...freshDistributedEnv(), LLMCACHE_LOOKUP_TIMEOUT_MS: '15000' },
+        { gateways: 2, matchers: 2 },
+      );
     });
     after(async () => cluster?.stop());
 
