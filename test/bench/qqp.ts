@@ -2,7 +2,7 @@
  * The labelled question pairs the quality benchmarks read, and the figures they report on them, in
  * one place so every benchmark counts a hit, a false hit and precision the same way.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -13,7 +13,15 @@ export interface Pair {
   duplicate: boolean;
 }
 
-export const DEFAULT_PAIRS_FILE = resolve('../shared/data/qqp-dev.jsonl');
+const SHARED_PAIRS_FILE = resolve('../shared/data/qqp-dev.jsonl');
+/** The first 1,000 pairs of the same file, kept in the repository so tiny runs work anywhere. */
+const SLICE_PAIRS_FILE = resolve('test/fixtures/qqp-slice.jsonl');
+
+/** $LLMCACHE_BENCH_DATA, else ../shared/data/qqp-dev.jsonl, else the committed slice (said on stderr). */
+export const DEFAULT_PAIRS_FILE = process.env.LLMCACHE_BENCH_DATA ?? (existsSync(SHARED_PAIRS_FILE) ? SHARED_PAIRS_FILE : SLICE_PAIRS_FILE);
+if (DEFAULT_PAIRS_FILE === SLICE_PAIRS_FILE) {
+  process.stderr.write(`[bench] ${SHARED_PAIRS_FILE} not found: using the 1,000-pair slice ${SLICE_PAIRS_FILE}\n`);
+}
 
 /** The first `limit` pairs of a JSONL file. */
 export async function readPairs(file: string, limit: number): Promise<Pair[]> {
