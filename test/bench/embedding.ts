@@ -106,7 +106,9 @@ await runBenchmark(async (cleanup) => {
 
   const measured: Array<{ batch: number; kind: Kind; round: number; seconds: number; cpuSeconds: number }> = [];
   let agreement = 1;
-  for (const batch of batchSizes) {
+
+  /** The four ways to embed every text at one batch size, warmed up, and how to release them. */
+  const setUp = async (batch: number): Promise<{ runs: Record<Kind, () => Promise<void>>; close: () => Promise<void> }> => {
     const raw = await InferenceSession.create(join(modelDir, MODEL_FILE), sessionOptions);
     const ours = await OnnxEmbedder.create({ modelDir, maxBatchSize: batch, maxWaitMs: 2, threads: 1 });
     const padded = await OnnxEmbedder.create({ modelDir, maxBatchSize: batch, maxWaitMs: 2, threads: 1, padBatches: true });
@@ -124,7 +126,7 @@ await runBenchmark(async (cleanup) => {
       },
     });
     let closed = false;
-    const closeAll = async (): Promise<void> => {
+    const close = async (): Promise<void> => {
       if (closed) return;
       closed = true;
       await sink.close();
@@ -132,7 +134,7 @@ await runBenchmark(async (cleanup) => {
       await bus.close();
       await Promise.all([ours.close(), padded.close(), raw.release()]);
     };
-    cleanup.add(closeAll);
+    cleanup.add(close);
 
     const feeds: Array<Record<string, Tensor>> = [];
     for (let i = 0; i < tokens.length; i += batch) feeds.push(feedOf(tokens.slice(i, i + batch)));
@@ -159,14 +161,6 @@ await runBenchmark(async (cleanup) => {
       await Promise.all(list.map((text, i) => bus.publish(TOPICS.requests, `scope-${i % 64}`, request(text, i))));
       await done;
     };
-    const runs: Record<Kind, () => Promise<void>> = {
-      raw: async () => {
-        for (const feed of feeds) await raw.run(feed);
-      },
-      ours: async () => void (await Promise.all(texts.map((text) => ours.embed([text])))),
-      padded: async () => void (await Promise.all(texts.map((text) => padded.embed([text])))),
-      service: () => serve(texts),
-    };
 
     // Warm up every path (first runs allocate), and check raw and ours give the same vectors.
     const probe = texts.slice(0, 16);
@@ -179,10 +173,26 @@ await runBenchmark(async (cleanup) => {
     await serve(probe);
     for (const feed of feeds.slice(0, 2)) await raw.run(feed);
 
-    const kinds = Object.keys(KINDS) as Kind[];
-    for (let round = 0; round < rounds; round++) {
-      // A different kind goes first each round, so none always runs right after another's warm caches.
-      for (const kind of [...kinds.slice(round % kinds.length), ...kinds.slice(0, round % kinds.length)]) {
+    const runs: Record<Kind, () => Promise<void>> = {
+      raw: async () => {
+        for (const feed of feeds) await raw.run(feed);
+      },
+      ours: async () => void (await Promise.all(texts.map((text) => ours.embed([text])))),
+      padded: async () => void (await Promise.all(texts.map((text) => padded.embed([text])))),
+      service: () => serve(texts),
+    };
+    return { runs, close };
+  };
+
+  const setups: Array<{ batch: number; runs: Record<Kind, () => Promise<void>>; close: () => Promise<void> }> = [];
+  for (const batch of batchSizes) setups.push({ batch, ...(await setUp(batch)) });
+  // Every round measures every batch size and kind, each round in another order, so a change in the
+  // machine's load during the run spreads over all of them instead of landing on one.
+  const rotate = <T>(list: T[], by: number): T[] => [...list.slice(by % list.length), ...list.slice(0, by % list.length)];
+  const kinds = Object.keys(KINDS) as Kind[];
+  for (let round = 0; round < rounds; round++) {
+    for (const { batch, runs } of rotate(setups, round)) {
+      for (const kind of rotate(kinds, round)) {
         const t0 = performance.now();
         const cpu0 = process.cpuUsage();
         await runs[kind]();
@@ -190,12 +200,12 @@ await runBenchmark(async (cleanup) => {
         const seconds = (performance.now() - t0) / 1000;
         measured.push({ batch, kind, round, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
         process.stderr.write(
-          `[embedding] batch ${batch}, round ${round + 1}/${rounds}, ${KINDS[kind]}: ${(texts.length / seconds).toFixed(0)} texts/s\n`,
+          `[embedding] round ${round + 1}/${rounds}, batch ${batch}, ${KINDS[kind]}: ${(texts.length / seconds).toFixed(0)} texts/s\n`,
         );
       }
     }
-    await closeAll();
   }
+  for (const { close } of setups) await close();
 
   const rows = batchSizes.map((batch) => {
     const perKind = (figure: (m: (typeof measured)[number]) => number): Record<Kind, number> =>

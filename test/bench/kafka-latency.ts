@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { postJson, startCacheProcess, tempDir } from '../helpers/cache-process.ts';
 import { freshDistributedEnv, startDistributedCluster } from '../helpers/distributed-cluster.ts';
-import { runBenchmark, writeResults } from './lib.ts';
+import { percentile, runBenchmark, writeResults } from './lib.ts';
 import { writePlot } from './plot.ts';
 
 const { values } = parseArgs({
@@ -21,9 +21,6 @@ const { values } = parseArgs({
 const rates = values.rates.split(',').map(Number);
 const seconds = Number(values.seconds);
 const TOPICS = Number(values.entries);
-
-const percentile = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 async function measure(
   url: string,

@@ -1,31 +1,41 @@
 /**
  * Semantic lookups of distinct paraphrases over HTTP, in embedded mode and in distributed mode (every
  * service its own process on the local stack), the same texts at the same concurrency in the same run.
- * Each mode stores question a of the first pairs of qqp-dev.jsonl, then looks up question b of the
- * same pairs: every lookup text is new to the gateway, so every one is embedded and searched. Usage:
- *   npm run bench:semantic -- [--requests 2000] [--connections 16] [--modes embedded,distributed] [--data ...]
+ * Each mode stores question a of the first `--entries` pairs of qqp-dev.jsonl, then looks up question
+ * b of the first `--requests` pairs: every lookup text is new to the gateway, so every one is embedded
+ * and searched (those whose a is stored can hit). Usage:
+ *   npm run bench:semantic -- [--requests 2000] [--entries 500] [--connections 16] [--modes embedded,distributed] [--warm-up 200] [--data ...]
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { exactKeyText } from '@llm-cache/core';
 import { postJson, startCacheProcess, tempDir, type CacheProcess } from '../helpers/cache-process.ts';
 import { freshDistributedEnv, startDistributedCluster } from '../helpers/distributed-cluster.ts';
 import { formatTable, runBenchmark, runLoad, writeResults, type Cleanup, type LoadResult } from './lib.ts';
 import { writePlot } from './plot.ts';
+import { cpuSeconds } from './proc.ts';
 import { DEFAULT_PAIRS_FILE, readPairs } from './qqp.ts';
 
 const { values } = parseArgs({
   options: {
     data: { type: 'string', default: DEFAULT_PAIRS_FILE },
     requests: { type: 'string', default: '2000' },
+    entries: { type: 'string', default: '500' },
     connections: { type: 'string', default: '16' },
     modes: { type: 'string', default: 'embedded,distributed' },
+    'warm-up': { type: 'string', default: '200' },
   },
 });
 const requests = Number(values.requests);
+const entries = Number(values.entries);
 const connectionCounts = values.connections.split(',').map(Number);
 const modes = values.modes.split(',') as Array<'embedded' | 'distributed'>;
+for (const mode of modes) if (mode !== 'embedded' && mode !== 'distributed') throw new Error(`unknown mode ${mode}`);
 const STORE_CONCURRENCY = 16;
-const WARM_UP = 32;
+/** Lookups sent before measuring, so the processes' code is compiled and optimized (not stored: misses). */
+const WARM_UP = Number(values['warm-up']);
 
 interface Row extends LoadResult {
   mode: string;
@@ -33,12 +43,30 @@ interface Row extends LoadResult {
   hits: number;
   /** Lookups the gateway answered as a miss because no outcome came within its lookup timeout. */
   timedOut: number;
+  /** CPU milliseconds per lookup, by process, over the run (stack servers also serve anything else using them). */
+  cpuMsPerLookup: Record<string, number>;
 }
 
-/** A running deployment: its gateway URL, the gateway's log, and how to stop it. */
+/** A running deployment (stopped through the cleanup it was started with): its gateway URL, log and processes. */
 interface Deployment {
   url: string;
   gatewayOutput: () => string;
+  /** Process ids by name: this deployment's own, then the local stack's servers it uses. */
+  pids: () => Map<string, number>;
+}
+
+/** The local stack's servers (infra/stack keeps their pid files), for CPU accounting. */
+function stackPids(): Map<string, number> {
+  const dir = join(process.env.LLMCACHE_STACK_DIR ?? join(homedir(), '.cache', 'llm-cache', 'run'), 'pids');
+  const pids = new Map<string, number>();
+  try {
+    for (const file of readdirSync(dir).filter((f) => f.endsWith('.pid') && f !== 'prometheus.pid')) {
+      pids.set(file.replace(/\.pid$/, ''), Number(readFileSync(join(dir, file), 'utf8').trim()));
+    }
+  } catch {
+    // no stack started by infra/stack: its servers are not counted
+  }
+  return pids;
 }
 
 async function deploy(mode: 'embedded' | 'distributed', cleanup: Cleanup): Promise<Deployment> {
@@ -50,52 +78,68 @@ async function deploy(mode: 'embedded' | 'distributed', cleanup: Cleanup): Promi
     });
     cleanup.add(() => cache.stop());
     cleanup.children(() => [cache.child]);
-    return { url: cache.url, gatewayOutput: () => cache.output() };
+    return { url: cache.url, gatewayOutput: () => cache.output(), pids: () => new Map([['llm-cache', cache.child.pid as number]]) };
   }
   const cluster = await startDistributedCluster({ ...freshDistributedEnv(), LLMCACHE_LOG_LEVEL: 'warn' });
   cleanup.add(() => cluster.stop());
   cleanup.children(() => [...cluster.processes.values()].map((p) => p.child));
   const gateway = cluster.processes.get('gateway-1') as CacheProcess;
-  return { url: cluster.urls[0] as string, gatewayOutput: () => gateway.output() };
+  return {
+    url: cluster.urls[0] as string,
+    gatewayOutput: () => gateway.output(),
+    pids: () => new Map([...[...cluster.processes].map(([name, p]): [string, number] => [name, p.child.pid as number]), ...stackPids()]),
+  };
 }
 
-/** Stores every prompt through the HTTP API, `STORE_CONCURRENCY` at a time, each confirmed; returns stores/s. */
-async function store(url: string, prompts: string[]): Promise<number> {
+/**
+ * Stores every prompt through the HTTP API, `STORE_CONCURRENCY` at a time, waiting for each to be
+ * searchable; returns stores/s and the stores not confirmed (e.g. 504 past the write timeout).
+ */
+async function store(url: string, prompts: string[]): Promise<{ perSecond: number; failed: Record<string, number> }> {
   let next = 0;
+  const failed: Record<string, number> = {};
   const started = performance.now();
   await Promise.all(
     Array.from({ length: STORE_CONCURRENCY }, async () => {
       while (next < prompts.length) {
         const i = next++;
         const { status } = await postJson(`${url}/v1/cache/entries?wait=true`, { prompt: prompts[i], response: `answer ${i}` });
-        if (status !== 201) throw new Error(`storing entry ${i} answered ${status}`);
-        if (i % 500 === 499) process.stderr.write(`[semantic]   stored ${i + 1}/${prompts.length}\n`);
+        if (status !== 201) failed[status] = (failed[status] ?? 0) + 1;
+        if (i % 100 === 99) {
+          const rate = (i + 1) / ((performance.now() - started) / 1000);
+          process.stderr.write(`[semantic]   stored ${i + 1}/${prompts.length}, ${rate.toFixed(0)}/s\n`);
+        }
       }
     }),
   );
-  return prompts.length / ((performance.now() - started) / 1000);
+  return { perSecond: prompts.length / ((performance.now() - started) / 1000), failed };
 }
 
 await runBenchmark(async (cleanup) => {
-  // Question a of each pair is stored, question b looked up; texts equal after normalization are
-  // dropped so no lookup can be answered by the exact tier.
+  // Question b of each pair is looked up, question a of the first pairs of each run stored; texts
+  // equal after normalization are dropped so no lookup can be answered by the exact tier.
   const needed = requests * connectionCounts.length + WARM_UP;
   const seen = new Set<string>();
-  const stored: string[] = [];
+  const questions: string[] = [];
   const lookups: string[] = [];
   for (const pair of await readPairs(values.data, 40_000)) {
     const [a, b] = [exactKeyText(pair.a), exactKeyText(pair.b)];
     if (a === '' || b === '' || seen.has(a) || seen.has(b) || a === b) continue;
     seen.add(a).add(b);
-    stored.push(pair.a);
+    questions.push(pair.a);
     lookups.push(pair.b);
     if (lookups.length === needed) break;
   }
   if (lookups.length < needed) throw new Error(`${values.data} has only ${lookups.length} usable pairs, ${needed} needed`);
   const warmUp = lookups.slice(0, WARM_UP);
+  const runSlice = (level: number): [number, number] => [WARM_UP + level * requests, WARM_UP + (level + 1) * requests];
+  const stored = connectionCounts.flatMap((_, level) => {
+    const [start] = runSlice(level);
+    return questions.slice(start, start + Math.min(entries, requests));
+  });
 
   const rows: Row[] = [];
-  const storeRates: Record<string, number> = {};
+  const stores: Record<string, { perSecond: number; failed: Record<string, number> }> = {};
   for (const mode of modes) {
     const modeCleanup: Array<() => unknown> = [];
     const deployment = await deploy(mode, {
@@ -108,12 +152,24 @@ await runBenchmark(async (cleanup) => {
     };
     cleanup.add(stop);
     process.stderr.write(`[semantic] ${mode}: storing ${stored.length} entries\n`);
-    storeRates[mode] = await store(deployment.url, stored);
-    await Promise.all(warmUp.map((prompt) => postJson(`${deployment.url}/v1/cache/lookup`, { prompt })));
+    stores[mode] = await store(deployment.url, stored);
+    process.stderr.write(`[semantic] ${mode}: ${warmUp.length} warm-up lookups\n`);
+    if (warmUp.length > 0) {
+      await runLoad({
+        name: `${mode}, warm-up`,
+        url: `${deployment.url}/v1/cache/lookup`,
+        connections: Math.max(...connectionCounts),
+        durationSeconds: 3600,
+        amount: warmUp.length,
+        bodies: warmUp.map((prompt) => JSON.stringify({ prompt })),
+      });
+    }
     for (const [level, connections] of connectionCounts.entries()) {
-      const texts = lookups.slice(WARM_UP + level * requests, WARM_UP + (level + 1) * requests);
+      const texts = lookups.slice(...runSlice(level));
       let hits = 0;
       const timedOutBefore = deployment.gatewayOutput().split('lookup timed out').length - 1;
+      const pids = deployment.pids();
+      const cpuBefore = new Map([...pids].map(([name, pid]) => [name, cpuSeconds(pid)]));
       const result = await runLoad({
         name: `${mode}, ${connections} connections`,
         url: `${deployment.url}/v1/cache/lookup`,
@@ -126,7 +182,10 @@ await runBenchmark(async (cleanup) => {
         },
       });
       const timedOut = deployment.gatewayOutput().split('lookup timed out').length - 1 - timedOutBefore;
-      rows.push({ ...result, mode, connections, hits, timedOut });
+      const cpuMsPerLookup = Object.fromEntries(
+        [...pids].map(([name, pid]) => [name, (1000 * (cpuSeconds(pid) - (cpuBefore.get(name) ?? NaN))) / Math.max(1, result.requests)]),
+      );
+      rows.push({ ...result, mode, connections, hits, timedOut, cpuMsPerLookup });
     }
     await stop();
   }
@@ -149,9 +208,21 @@ await runBenchmark(async (cleanup) => {
       ]),
     ),
   );
-  for (const [mode, rate] of Object.entries(storeRates))
-    console.log(`${mode}: stored ${rate.toFixed(0)} entries/s (${STORE_CONCURRENCY} at a time)`);
-  writeResults('semantic-lookup.json', { data: values.data, requests, entries: stored.length, storeRates, rows });
+  for (const [mode, { perSecond, failed }] of Object.entries(stores)) {
+    const failures = Object.entries(failed).map(([status, n]) => `${n} answered ${status}`);
+    console.log(
+      `${mode}: stored ${perSecond.toFixed(0)} entries/s (${STORE_CONCURRENCY} at a time)${failures.length ? `; not confirmed: ${failures.join(', ')}` : ''}`,
+    );
+  }
+  console.log('\nCPU time per lookup by process, ms (stack servers: whatever else used them meanwhile included)');
+  for (const r of rows) {
+    const parts = Object.entries(r.cpuMsPerLookup)
+      .filter(([, ms]) => Number.isFinite(ms))
+      .map(([name, ms]) => `${name} ${ms.toFixed(1)}`);
+    const total = Object.values(r.cpuMsPerLookup).reduce((sum, ms) => sum + (Number.isFinite(ms) ? ms : 0), 0);
+    console.log(`${r.mode}, ${r.connections} connections: ${total.toFixed(1)} in all: ${parts.join(', ')}`);
+  }
+  writeResults('semantic-lookup.json', { data: values.data, requests, entries: stored.length, stores, rows });
 
   const series = (metric: (r: Row) => number, label: (c: number) => string): Array<{ name: string; points: Array<[string, number]> }> =>
     connectionCounts.map((connections) => ({
@@ -183,5 +254,17 @@ await runBenchmark(async (cleanup) => {
         (c) => `p99, ${c} connections`,
       ),
     ],
+  });
+  await writePlot('semantic-lookup-cpu.svg', {
+    title: 'CPU time per semantic lookup, by process',
+    xLabel: 'process',
+    yLabel: 'CPU ms per lookup',
+    kind: 'bar',
+    series: rows.map((r) => ({
+      name: `${r.mode}, ${r.connections} connections`,
+      points: Object.entries(r.cpuMsPerLookup)
+        .filter(([, ms]) => Number.isFinite(ms))
+        .map(([name, ms]): [string, number] => [name, ms]),
+    })),
   });
 });

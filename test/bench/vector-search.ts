@@ -8,7 +8,7 @@
  * Data: normalized vectors from a seeded mixture of clusters on the sphere (Zipf-sized topics, see
  * ClusteredVectors), queries that are perturbations of stored points (cosine about 0.94). Usage:
  *   npm run bench:vectors -- [--sizes 100000,1000000] [--queries 1000] [--dims 384] [--clusters N]
- *     [--m 16] [--ef-construction 128] [--ef-search 64] [--threads 0] [--seed 42]
+ *     [--m 16] [--ef-construction 128] [--ef-search 64[,128,...]] [--threads 0] [--seed 42]
  *     [--milvus-max 100000] [--milvus-queries 200]
  * Milvus Lite answers in hundreds of milliseconds, so it runs only the first --milvus-queries queries.
  * The exact index stays alive while the graph is built, so that the graph's memory is not counted in
@@ -41,10 +41,12 @@ const { values } = parseArgs({
 const sizes = values.sizes.split(',').map(Number);
 const queryCount = Number(values.queries);
 const dims = Number(values.dims);
+/** Each value is measured on the same graph (the search's candidate list is set per query). */
+const efSearches = values['ef-search'].split(',').map(Number);
 const graph = {
   m: Number(values.m),
   efConstruction: Number(values['ef-construction']),
-  efSearch: Number(values['ef-search']),
+  efSearch: Math.min(...efSearches),
   buildThreads: Number(values.threads),
 };
 const milvusMax = Number(values['milvus-max']);
@@ -160,7 +162,7 @@ async function measureExact(
   return { row: row(size, 'exact scan', build, run, run.ids), truth: run.ids, index };
 }
 
-async function measureGraph(size: number, records: VectorRecord[], queries: VectorQuery[], truth: string[][]): Promise<Row> {
+async function measureGraph(size: number, records: VectorRecord[], queries: VectorQuery[], truth: string[][]): Promise<Row[]> {
   const before = memory();
   const index = new VectorIndex({ annAbove: 1, ...graph });
   const started = performance.now();
@@ -175,10 +177,16 @@ async function measureGraph(size: number, records: VectorRecord[], queries: Vect
   const seconds = (performance.now() - started) / 1000;
   const after = memory();
   log(`HNSW: built in ${seconds.toFixed(1)} s`);
-  const run = await runQueries('HNSW', queries, (query) => index.search(query));
+  const rows: Row[] = [];
+  for (const efSearch of efSearches) {
+    index.setEfSearch(efSearch);
+    const name = efSearches.length > 1 ? `HNSW ef=${efSearch}` : 'HNSW (usearch)';
+    const run = await runQueries(name, queries, (query) => index.search(query));
+    rows.push(row(size, name, { seconds, rss: after.rss - before.rss, heap: after.heap - before.heap }, run, truth));
+  }
   if (index.searches.fallback > 0) log(`HNSW: ${index.searches.fallback} searches fell back to the exact scan`);
   index.close();
-  return row(size, 'HNSW (usearch)', { seconds, rss: after.rss - before.rss, heap: after.heap - before.heap }, run, truth);
+  return rows;
 }
 
 async function measureMilvus(size: number, records: VectorRecord[], queries: VectorQuery[], truth: string[][]): Promise<Row> {
@@ -219,7 +227,7 @@ function printRows(rows: Row[]): void {
 try {
   if (!(globalThis as { gc?: unknown }).gc) log('run node with --expose-gc for steadier memory figures');
   log(
-    `graph: M ${graph.m}, efConstruction ${graph.efConstruction}, efSearch ${graph.efSearch}, build threads ${graph.buildThreads || 'all'}`,
+    `graph: M ${graph.m}, efConstruction ${graph.efConstruction}, efSearch ${efSearches.join(', ')}, build threads ${graph.buildThreads || 'all'}`,
   );
   const rows: Row[] = [];
   for (const size of sizes) {
@@ -240,7 +248,7 @@ try {
     });
     let exact: Awaited<ReturnType<typeof measureExact>> | undefined = await measureExact(size, records, queries);
     rows.push(exact.row);
-    rows.push(await measureGraph(size, records, queries, exact.truth));
+    rows.push(...(await measureGraph(size, records, queries, exact.truth)));
     const { truth } = exact;
     exact = undefined;
     if (size <= milvusMax) rows.push(await measureMilvus(size, records, queries, truth));

@@ -116,6 +116,14 @@ export class VectorIndex {
     return this.searchGraph(scope, scope.graph, query);
   }
 
+  /**
+   * Changes the candidate list of later searches. Searches ask the graph for at least this many
+   * candidates, which widens usearch's search to as many, so it applies to existing graphs too.
+   */
+  setEfSearch(efSearch: number): void {
+    this.options.efSearch = efSearch;
+  }
+
   /** Resolves once every graph has caught up with its scope's vectors. */
   settled(): Promise<void> {
     if (this.catchingUp.size === 0) return Promise.resolve();
@@ -136,7 +144,7 @@ export class VectorIndex {
    */
   private searchGraph(scope: Scope, graph: HnswGraph, query: VectorQuery): VectorMatch[] {
     const { k } = query;
-    const first = Math.max(4 * k, 32);
+    const first = Math.max(4 * k, 32, this.options.efSearch);
     for (const wanted of [first, 16 * first]) {
       const labels = graph.search(query.vector, wanted);
       const matches: VectorMatch[] = [];

@@ -1,6 +1,6 @@
 /**
- * Counting what a server really holds open, from /proc (Linux): a load generator's own connection
- * count says what it asked for, these say what the server kept.
+ * Readings from /proc (Linux): the connections a server really holds open (a load generator's own
+ * count says what it asked for, these say what the server kept), and the CPU time a process used.
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
@@ -54,30 +54,62 @@ export function openFilesLimit(pid: number): number | undefined {
 
 /**
  * Samples a server process while `work` runs; resolves to the most connections on its port the
- * kernel had established at once, and the most of them the process itself held open, beyond those
- * open before.
+ * kernel had established at once, the most of them the process itself held open (beyond those open
+ * before), and when it first held that many.
  */
 export async function peakConnections<T>(
   pid: number,
   port: number,
   work: Promise<T>,
   everyMs = 250,
-): Promise<{ result: T; established: number; held: number }> {
+): Promise<{ result: T; established: number; held: number; heldAfterSeconds: number }> {
   // Connections open before the load (a client's keep-alive pool) are not the load's.
   const before = establishedOnPort(port);
   const heldBefore = heldBy(pid, before);
+  const started = performance.now();
   let established = 0;
   let held = 0;
+  let heldAfterSeconds = 0;
   const sample = (): void => {
     const inodes = establishedOnPort(port);
     established = Math.max(established, inodes.size - before.size);
-    held = Math.max(held, heldBy(pid, inodes) - heldBefore);
+    const now = heldBy(pid, inodes) - heldBefore;
+    if (now > held) {
+      held = now;
+      heldAfterSeconds = (performance.now() - started) / 1000;
+    }
   };
   const timer = setInterval(sample, everyMs);
   try {
     const result = await work;
-    return { result, established, held };
+    return { result, established, held, heldAfterSeconds };
   } finally {
     clearInterval(timer);
+  }
+}
+
+/** Waits (at most `maxMs`) until no more than `baseline` connections to `port` remain established. */
+export async function settled(port: number, baseline: number, maxMs = 15_000): Promise<number> {
+  const until = performance.now() + maxMs;
+  let open = establishedOnPort(port).size;
+  while (open > baseline && performance.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    open = establishedOnPort(port).size;
+  }
+  return open;
+}
+
+/** USER_HZ: the unit of the CPU times in /proc/<pid>/stat, 100 on every Linux architecture Node runs on. */
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user + system) process `pid` has used so far; NaN once it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ...": comm may hold spaces, so count fields after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return NaN;
   }
 }
