@@ -4,10 +4,11 @@ import type { ConnectionOptions } from 'node:tls';
 import { CacheError } from '@llm-cache/core';
 import type { Config } from '@llm-cache/config';
 import type { KafkaBusOptions } from '@llm-cache/bus';
+import type { ListenerTls } from '@llm-cache/gateway';
 import type { MongoEntryStoreOptions, MilvusVectorStoreOptions, S3ObjectStoreOptions } from '@llm-cache/storage/distributed';
 
 /**
- * Turns the TLS and authentication settings of the configuration into the options each client
+ * Turns the TLS and authentication settings of the configuration into what the gateway listener and each client
  * library takes (kafkajs, the schema registry client, the MongoDB driver, the Milvus SDK, the AWS
  * SDK). Certificate files are read here, once, so a wrong path fails at start with the key named.
  */
@@ -19,6 +20,17 @@ function readPem(file: string, key: string): Buffer {
   } catch (error) {
     throw new CacheError('LLMCACHE_CONFIG', `${key}: cannot read ${file}: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** The gateway's HTTPS settings with their files read, or undefined when it listens with plain HTTP. */
+export function listenerTls(tls: Config['tls']): ListenerTls | undefined {
+  if (tls.certFile === undefined || tls.keyFile === undefined) return undefined;
+  return {
+    cert: readPem(tls.certFile, `the TLS certificate (tls.certFile)`),
+    key: readPem(tls.keyFile, `the TLS key (tls.keyFile)`),
+    passphrase: tls.passphrase,
+    minVersion: tls.minVersion,
+  };
 }
 
 const wantsTls = (tls: ClientTls): boolean => tls.enabled || tls.caFile !== undefined || tls.certFile !== undefined;

@@ -4,6 +4,7 @@ import type { EventBus } from '@llm-cache/bus';
 import type { CacheStores, TokenStore } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 import { startGateway, type RunningGateway } from '@llm-cache/gateway';
+import { listenerTls } from './client-options.ts';
 import { startEmbedder } from '@llm-cache/embedder';
 import { startMatcher } from '@llm-cache/matcher';
 import { startWriter } from '@llm-cache/writer';
@@ -97,7 +98,7 @@ export async function startServices(names: readonly ServiceName[], context: Serv
             rateLimit: config.rateLimit,
             tokens: context.tokens,
             auth: config.auth,
-            tls: config.tls,
+            tls: listenerTls(config.tls),
             http: config.http,
             secrets: secretsOf(config),
             decision: config.decision,

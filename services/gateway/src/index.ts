@@ -10,12 +10,11 @@ import { buildHttpServer } from './server.ts';
 import type { Pricing, TemperaturePolicy, UpstreamOptions } from './http/chat-routes.ts';
 import type { CacheRouteDefaults } from './http/cache-routes.ts';
 import type { ExactTierOptions } from './exact-tier.ts';
-import { readFileSync } from 'node:fs';
-import type { HttpLimits } from './server.ts';
+import type { HttpLimits, ListenerTls } from './server.ts';
 
 export { GatewayCache } from './gateway-cache.ts';
 export { ExactTier } from './exact-tier.ts';
-export { buildHttpServer } from './server.ts';
+export { buildHttpServer, type ListenerTls } from './server.ts';
 export { parseCacheControl } from './http/cache-control.ts';
 export { Authenticator, hashToken, type Principal } from './auth.ts';
 
@@ -44,21 +43,13 @@ export interface GatewayServiceDeps {
   rateLimit: { perSecond: number; burst: number };
   tokens: TokenStore;
   auth: { required: boolean; adminToken?: string | undefined };
-  /** PEM files: with both set the gateway listens with HTTPS only. */
-  tls?: { certFile?: string | undefined; keyFile?: string | undefined; passphrase?: string | undefined; minVersion: 'TLSv1.2' | 'TLSv1.3' };
+  /** With these the gateway listens with HTTPS only. */
+  tls?: ListenerTls | undefined;
   http?: HttpLimits;
   /** Secret values (API keys, passwords) scrubbed from every error message the gateway sends. */
   secrets?: readonly string[];
   /** The decision policy of each namespace (all static when absent). */
   decision?: DecisionSettings;
-}
-
-function readPem(file: string, what: string): Buffer {
-  try {
-    return readFileSync(file);
-  } catch (error) {
-    throw new CacheError('LLMCACHE_CONFIG', `cannot read the TLS ${what} ${file}: ${(error as Error).message}`, { cause: error });
-  }
 }
 
 export interface RunningGateway extends RunningService {
@@ -76,15 +67,7 @@ export async function startGateway(deps: GatewayServiceDeps): Promise<RunningGat
       `host ${deps.host} is not a loopback address: set auth.required (LLMCACHE_AUTH_REQUIRED=true) and create tokens before listening there`,
     );
   }
-  const tls =
-    deps.tls?.certFile !== undefined && deps.tls.keyFile !== undefined
-      ? {
-          cert: readPem(deps.tls.certFile, 'certificate'),
-          key: readPem(deps.tls.keyFile, 'key'),
-          passphrase: deps.tls.passphrase,
-          minVersion: deps.tls.minVersion,
-        }
-      : undefined;
+  const { tls } = deps;
   const auth = new Authenticator({
     required: deps.auth.required,
     adminToken: deps.auth.adminToken,

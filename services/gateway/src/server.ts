@@ -30,10 +30,18 @@ export interface HttpServerOptions {
   rateLimit: { perSecond: number; burst: number };
   auth: Authenticator;
   /** HTTPS when set: PEM key and certificate. */
-  tls?: { key: Buffer; cert: Buffer; passphrase?: string | undefined; minVersion: 'TLSv1.2' | 'TLSv1.3' } | undefined;
+  tls?: ListenerTls | undefined;
   http?: HttpLimits;
   /** Values scrubbed from every error message sent to a client. */
   secrets?: readonly string[];
+}
+
+/** What the HTTPS listener needs: the PEM key and certificate, read once at start. */
+export interface ListenerTls {
+  key: Buffer;
+  cert: Buffer;
+  passphrase?: string | undefined;
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
 }
 
 export interface HttpLimits {
