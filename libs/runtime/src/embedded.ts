@@ -2,15 +2,7 @@ import { resolve } from 'node:path';
 import type { Embedder } from '@llm-cache/core';
 import { secretsOf, type Config } from '@llm-cache/config';
 import { MemoryBus } from '@llm-cache/bus';
-import {
-  CacheStores,
-  FsObjectStore,
-  openSqlite,
-  SqliteEntryStore,
-  SqliteOutcomeStore,
-  SqliteTokenStore,
-  SqliteVectorStore,
-} from '@llm-cache/storage';
+import { openSqlite, sqliteCacheStores, SqliteTokenStore, type CacheStores } from '@llm-cache/storage';
 import { createLogger, Metrics, type Logger } from '@llm-cache/telemetry';
 import type { RunningGateway } from '@llm-cache/gateway';
 import { createEmbedder } from './embedder-factory.ts';
@@ -35,12 +27,7 @@ export async function startEmbedded(config: Config, options: { logger?: Logger; 
   const started = Date.now();
   const embedder = options.embedder ?? (await createEmbedder(config, logger));
   const db = openSqlite(resolve(dataDir, 'llm-cache.db'));
-  const stores = new CacheStores(
-    new SqliteEntryStore(db),
-    new SqliteVectorStore(db, config.vectorIndex),
-    new FsObjectStore(resolve(dataDir, 'objects')),
-    new SqliteOutcomeStore(db),
-  );
+  const stores = sqliteCacheStores(db, resolve(dataDir, 'objects'), config.vectorIndex);
   const bus = new MemoryBus({ logger, metrics });
   const shutdown = async (): Promise<void> => {
     await bus.close();

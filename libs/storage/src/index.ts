@@ -10,3 +10,4 @@ export { FlatIndex } from './flat-index.ts';
 export { VectorIndex, DEFAULT_VECTOR_INDEX_OPTIONS, type VectorIndexOptions } from './vector-index.ts';
 export { CacheStores } from './cache-stores.ts';
 export { SqliteTokenStore } from './sqlite-token-store.ts';
+export { sqliteCacheStores } from './sqlite-stores.ts';

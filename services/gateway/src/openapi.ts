@@ -1,5 +1,5 @@
 import { MemoryBus } from '@llm-cache/bus';
-import { CacheStores, FsObjectStore, openSqlite, SqliteEntryStore, SqliteTokenStore, SqliteVectorStore } from '@llm-cache/storage';
+import { openSqlite, sqliteCacheStores, SqliteTokenStore } from '@llm-cache/storage';
 import { Authenticator } from './auth.ts';
 import { createLogger, Metrics } from '@llm-cache/telemetry';
 import { GatewayCache } from './gateway-cache.ts';
@@ -10,7 +10,7 @@ export async function openApiDocument(): Promise<string> {
   const logger = createLogger({ level: 'silent' });
   const metrics = new Metrics({ defaultMetrics: false });
   const db = openSqlite(':memory:');
-  const stores = new CacheStores(new SqliteEntryStore(db), new SqliteVectorStore(db), new FsObjectStore('/nonexistent'));
+  const stores = sqliteCacheStores(db, '/nonexistent');
   const bus = new MemoryBus();
   const cache = new GatewayCache({
     bus,

@@ -4,7 +4,7 @@ import { test, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { MemoryBus } from '@llm-cache/bus';
 import { TOPICS } from '@llm-cache/codec';
-import { CacheStores, FsObjectStore, openSqlite, SqliteEntryStore, SqliteTokenStore, SqliteVectorStore } from '@llm-cache/storage';
+import { openSqlite, sqliteCacheStores, SqliteTokenStore } from '@llm-cache/storage';
 import { createLogger, Metrics } from '@llm-cache/telemetry';
 import { Authenticator, buildHttpServer, GatewayCache } from '@llm-cache/gateway';
 
@@ -16,7 +16,7 @@ async function gateway(t: TestContext): Promise<{ app: FastifyInstance; bus: Mem
   const bus = new MemoryBus();
   const cache = new GatewayCache({
     bus,
-    stores: new CacheStores(new SqliteEntryStore(db), new SqliteVectorStore(db), new FsObjectStore('/nonexistent')),
+    stores: sqliteCacheStores(db, '/nonexistent'),
     logger,
     metrics,
     threshold: 0.8,

@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test';
 import { MemoryBus } from '@llm-cache/bus';
 import { TOPICS, type CacheHitEvent, type CacheMissEvent, type CacheRequestEvent } from '@llm-cache/codec';
 import { STATIC_DECISIONS } from '@llm-cache/policy';
-import { CacheStores, FsObjectStore, openSqlite, SqliteEntryStore, SqliteOutcomeStore, SqliteVectorStore } from '@llm-cache/storage';
+import { openSqlite, sqliteCacheStores } from '@llm-cache/storage';
 import { createLogger, Metrics } from '@llm-cache/telemetry';
 import { startMatcher } from '@llm-cache/matcher';
 
@@ -15,12 +15,7 @@ const unit = (values: number[]): number[] => {
 /** A matcher on SQLite stores and the in-process bus, with one stored entry and a collector of its replies. */
 async function matcher(t: TestContext) {
   const db = openSqlite(':memory:');
-  const stores = new CacheStores(
-    new SqliteEntryStore(db),
-    new SqliteVectorStore(db),
-    new FsObjectStore('/nonexistent'),
-    new SqliteOutcomeStore(db),
-  );
+  const stores = sqliteCacheStores(db, '/nonexistent');
   const bus = new MemoryBus();
   const metrics = new Metrics({ defaultMetrics: false });
   const running = await startMatcher({

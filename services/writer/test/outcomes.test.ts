@@ -3,19 +3,14 @@ import { test, type TestContext } from 'node:test';
 import { MemoryBus } from '@llm-cache/bus';
 import { TOPICS, type CacheOutcomeEvent, type CacheWriteEvent } from '@llm-cache/codec';
 import { defaultModelDir, ensureModel, OnnxEmbedder } from '@llm-cache/embedding';
-import { CacheStores, FsObjectStore, openSqlite, SqliteEntryStore, SqliteOutcomeStore, SqliteVectorStore } from '@llm-cache/storage';
+import { openSqlite, sqliteCacheStores } from '@llm-cache/storage';
 import { createLogger, Metrics } from '@llm-cache/telemetry';
 import { startWriter } from '@llm-cache/writer';
 
 /** A writer with the local embedder on SQLite stores and the in-process bus, with one cached answer. */
 async function writer(t: TestContext) {
   const db = openSqlite(':memory:');
-  const stores = new CacheStores(
-    new SqliteEntryStore(db),
-    new SqliteVectorStore(db),
-    new FsObjectStore('/nonexistent'),
-    new SqliteOutcomeStore(db),
-  );
+  const stores = sqliteCacheStores(db, '/nonexistent');
   const bus = new MemoryBus();
   const metrics = new Metrics({ defaultMetrics: false });
   const embedder = await OnnxEmbedder.create({ modelDir: await ensureModel({ dir: defaultModelDir(), fetch: true }) });
