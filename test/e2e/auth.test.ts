@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { requireServer, STACK } from '@llm-cache/testing';
 import { postJson, REPO_ROOT, startCacheProcess, tempDir, type CacheProcess } from '../helpers/cache-process.ts';
 import { freshDistributedEnv, startDistributedCluster } from '../helpers/distributed-cluster.ts';
 
@@ -130,8 +129,6 @@ defineAuthScenarios('embedded', async (env) => {
 });
 
 defineAuthScenarios('distributed, two gateways', async (env) => {
-  await requireServer('Kafka', STACK.kafkaBrokers);
-  await requireServer('MongoDB (FerretDB)', STACK.mongoUrl);
   const cluster = await startDistributedCluster({ ...freshDistributedEnv(), ...env }, { gateways: 2, matchers: 1 });
   return { urls: cluster.urls, stop: () => cluster.stop() };
 });

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { KafkaBus } from '@llm-cache/bus';
 import { ALL_TOPICS, TOPICS, type CacheWriteEvent, type DeadLetterEvent, type Topic } from '@llm-cache/codec';
 import { createLogger } from '@llm-cache/telemetry';
-import { requireServer, STACK } from '@llm-cache/testing';
+import { STACK } from '@llm-cache/testing';
 import { postJson } from '../helpers/cache-process.ts';
 import { freshDistributedEnv, startDistributedCluster } from '../helpers/distributed-cluster.ts';
 
@@ -22,10 +22,6 @@ const CONSUMERS: Partial<Record<Topic, RegExp[]>> = {
 };
 
 test('a malformed event on each topic goes to the dead-letter topic and every service carries on', async (t) => {
-  await requireServer('Kafka', STACK.kafkaBrokers);
-  await requireServer('the schema registry', STACK.registryUrl);
-  await requireServer('Milvus', STACK.milvusAddress);
-  await requireServer('MongoDB (FerretDB)', STACK.mongoUrl);
   const env = freshDistributedEnv();
   const cluster = await startDistributedCluster(env);
   t.after(() => cluster.stop());

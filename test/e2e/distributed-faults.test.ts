@@ -1,19 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { requireServer, STACK } from '@llm-cache/testing';
 import { postJson, REPO_ROOT } from '../helpers/cache-process.ts';
-import { freshDistributedEnv, startDistributedCluster, type DistributedCluster } from '../helpers/distributed-cluster.ts';
+import {
+  freshDistributedEnv,
+  requireDistributedStack,
+  startDistributedCluster,
+  type DistributedCluster,
+} from '../helpers/distributed-cluster.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('distributed mode under faults and with several instances', () => {
-  before(async () => {
-    await requireServer('Kafka', STACK.kafkaBrokers);
-    await requireServer('Milvus', STACK.milvusAddress);
-    await requireServer('MongoDB (FerretDB)', STACK.mongoUrl);
-    await requireServer('S3 (S3Proxy)', STACK.s3Endpoint);
-  });
+  before(requireDistributedStack);
 
   describe('two gateways and two matchers', () => {
     let cluster: DistributedCluster;

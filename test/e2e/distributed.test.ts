@@ -1,15 +1,13 @@
 import { before } from 'node:test';
-import { requireServer, STACK } from '@llm-cache/testing';
 import { defineCacheScenarios } from './scenarios.ts';
-import { freshDistributedEnv, startDistributedCluster, type DistributedCluster } from '../helpers/distributed-cluster.ts';
+import {
+  freshDistributedEnv,
+  requireDistributedStack,
+  startDistributedCluster,
+  type DistributedCluster,
+} from '../helpers/distributed-cluster.ts';
 
-before(async () => {
-  await requireServer('Kafka', STACK.kafkaBrokers);
-  await requireServer('the schema registry', STACK.registryUrl);
-  await requireServer('Milvus', STACK.milvusAddress);
-  await requireServer('MongoDB (FerretDB)', STACK.mongoUrl);
-  await requireServer('S3 (S3Proxy)', STACK.s3Endpoint);
-});
+before(requireDistributedStack);
 
 defineCacheScenarios('distributed: five services over Kafka, Milvus, MongoDB, S3', async (extra) => {
   const env = { ...freshDistributedEnv(), ...extra };

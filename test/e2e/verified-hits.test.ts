@@ -9,9 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { requireServer, STACK } from '@llm-cache/testing';
 import { postJson, startCacheProcess, type CacheProcess } from '../helpers/cache-process.ts';
-import { freshDistributedEnv, startDistributedCluster } from '../helpers/distributed-cluster.ts';
+import { freshDistributedEnv, requireDistributedStack, startDistributedCluster } from '../helpers/distributed-cluster.ts';
 import { startUpstreamStandIn, type UpstreamStandIn } from '../helpers/upstream-stand-in.ts';
 
 interface Running {
@@ -189,13 +188,7 @@ defineVerifiedScenarios('embedded', async (env) => {
 });
 
 describe('distributed stack', () => {
-  before(async () => {
-    await requireServer('Kafka', STACK.kafkaBrokers);
-    await requireServer('the schema registry', STACK.registryUrl);
-    await requireServer('Milvus', STACK.milvusAddress);
-    await requireServer('MongoDB (FerretDB)', STACK.mongoUrl);
-    await requireServer('S3 (S3Proxy)', STACK.s3Endpoint);
-  });
+  before(requireDistributedStack);
   defineVerifiedScenarios('distributed, two gateways', async (env) => {
     const cluster = await startDistributedCluster({ ...freshDistributedEnv(), ...env }, { gateways: 2, matchers: 1 });
     return { urls: cluster.urls, output: () => cluster.output(), stop: () => cluster.stop() };

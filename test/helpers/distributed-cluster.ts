@@ -1,4 +1,4 @@
-import { STACK, uniqueName } from '@llm-cache/testing';
+import { requireServer, STACK, uniqueName } from '@llm-cache/testing';
 import { startCacheProcess, type CacheProcess } from './cache-process.ts';
 
 export interface ClusterLayout {
@@ -41,11 +41,21 @@ export function freshDistributedEnv(): Record<string, string> {
   };
 }
 
-/** Starts every service as its own `llm-cache service <name>` process against the real stack. */
+/** Fails with the server's name when a server of the local stack is not up. */
+export async function requireDistributedStack(): Promise<void> {
+  await requireServer('Kafka', STACK.kafkaBrokers);
+  await requireServer('the schema registry', STACK.registryUrl);
+  await requireServer('Milvus', STACK.milvusAddress);
+  await requireServer('MongoDB (FerretDB)', STACK.mongoUrl);
+  await requireServer('S3 (S3Proxy)', STACK.s3Endpoint);
+}
+
+/** Starts every service as its own `llm-cache service <name>` process against the real stack (checked first). */
 export async function startDistributedCluster(
   env: Record<string, string>,
   layout: ClusterLayout = { gateways: 1, matchers: 1 },
 ): Promise<DistributedCluster> {
+  await requireDistributedStack();
   const processes = new Map<string, CacheProcess>();
   const ports = new Map<string, string>();
   const logs: string[] = [];
