@@ -63,11 +63,14 @@ export async function milvusStore(t: TestContext, dimensions: number, collection
   return store;
 }
 
-/** A MongoEntryStore on a fresh database, closed and dropped after the test. */
-export async function mongoStore(t: TestContext): Promise<MongoEntryStore> {
+/** A MongoDB store made by `create` on a fresh database, closed and the database dropped after the test. */
+export async function onFreshMongoDatabase<S extends { close(): Promise<void> }>(
+  t: TestContext,
+  create: (options: { url: string; database: string }) => Promise<S>,
+): Promise<S> {
   await requireServer('MongoDB (FerretDB)', STACK.mongoUrl);
   const database = uniqueName('llmcache_test_');
-  const store = await MongoEntryStore.create({ url: STACK.mongoUrl, database });
+  const store = await create({ url: STACK.mongoUrl, database });
   t.after(async () => {
     await store.close();
     const client = new MongoClient(STACK.mongoUrl, { serverSelectionTimeoutMS: 5000 });
@@ -76,6 +79,10 @@ export async function mongoStore(t: TestContext): Promise<MongoEntryStore> {
   });
   return store;
 }
+
+/** A MongoEntryStore on a fresh database, closed and dropped after the test. */
+export const mongoStore = (t: TestContext): Promise<MongoEntryStore> =>
+  onFreshMongoDatabase(t, (options) => MongoEntryStore.create(options));
 
 export const s3Options = (bucket: string) => ({
   endpoint: STACK.s3Endpoint,

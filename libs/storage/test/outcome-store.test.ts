@@ -1,22 +1,11 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { MongoClient } from 'mongodb';
 import { MemoryOutcomeStore, openSqlite, SqliteOutcomeStore, type OutcomeRecord, type OutcomeStore } from '@llm-cache/storage';
 import { MongoOutcomeStore } from '@llm-cache/storage/distributed';
-import { requireServer, STACK, uniqueName } from '@llm-cache/testing';
+import { onFreshMongoDatabase } from './helpers.ts';
 
-async function mongoOutcomes(t: TestContext): Promise<MongoOutcomeStore> {
-  await requireServer('MongoDB (FerretDB)', STACK.mongoUrl);
-  const database = uniqueName('llmcache_test_');
-  const store = await MongoOutcomeStore.create({ url: STACK.mongoUrl, database });
-  t.after(async () => {
-    await store.close();
-    const client = new MongoClient(STACK.mongoUrl, { serverSelectionTimeoutMS: 5000 });
-    await client.db(database).dropDatabase();
-    await client.close();
-  });
-  return store;
-}
+const mongoOutcomes = (t: TestContext): Promise<MongoOutcomeStore> =>
+  onFreshMongoDatabase(t, (options) => MongoOutcomeStore.create(options));
 
 const ADAPTERS: Array<[string, (t: TestContext) => Promise<OutcomeStore>]> = [
   ['memory', async () => new MemoryOutcomeStore()],
