@@ -106,7 +106,7 @@ function defineAuthScenarios(mode: string, start: (env: Record<string, string>) 
       assert.ok(bTokens.tokens.length === 2 && bTokens.tokens.every((t) => t.tenant === 'tenant-b' && t.hash === undefined));
     });
 
-    it('revokes a token at once', async () => {
+    it('revokes a token at once where revoked, and at every gateway within the token cache lifetime', async () => {
       const created = (await (
         await call('POST', '/v1/admin/tokens', tokens['a-admin'], { name: 'short-lived', role: 'reader' })
       ).json()) as {
@@ -115,10 +115,33 @@ function defineAuthScenarios(mode: string, start: (env: Record<string, string>) 
         tenant: string;
       };
       assert.equal(created.tenant, 'tenant-a');
-      assert.equal((await call('POST', '/v1/cache/lookup', created.token, { prompt: 'x' })).status, 200);
-      assert.equal((await call('DELETE', `/v1/admin/tokens/${created.id}`, tokens['a-admin'])).status, 200);
-      assert.equal((await call('POST', '/v1/cache/lookup', created.token, { prompt: 'x' })).status, 401);
-      assert.equal((await call('POST', '/v1/cache/lookup', created.token, { prompt: 'x' })).status, 401, 'at every gateway');
+      const lookupAt = async (url: string) =>
+        (
+          await fetch(`${url}/v1/cache/lookup`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: `Bearer ${created.token}` },
+            body: JSON.stringify({ prompt: 'x' }),
+          })
+        ).status;
+      // Every gateway has the token in its cache before the revocation.
+      for (const url of target.urls) assert.equal(await lookupAt(url), 200);
+      const [revoker = '', ...others] = target.urls;
+      const revoked = await fetch(`${revoker}/v1/admin/tokens/${created.id}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${tokens['a-admin']}` },
+      });
+      assert.equal(revoked.status, 200);
+      assert.equal(await lookupAt(revoker), 401, 'refused at once by the gateway that revoked it');
+      // The others hear of it on the control topic; their cached lookups expire after 5 s in any case.
+      for (const url of others) {
+        const deadline = Date.now() + 5_000;
+        let status = await lookupAt(url);
+        while (status !== 401 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+          status = await lookupAt(url);
+        }
+        assert.equal(status, 401, `refused at ${url} within the token cache lifetime`);
+      }
     });
   });
 }

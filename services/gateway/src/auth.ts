@@ -29,7 +29,8 @@ export interface AuthOptions {
 /**
  * Resolves `Authorization: Bearer <token>` to a principal. Tokens are looked up by the SHA-256 of
  * their secret (the secret itself is never stored), with a short cache that every gateway clears when
- * any of them revokes a token, so a revocation applies at once everywhere. Without `required`, a request without a token of ours acts as admin of the default tenant
+ * any of them revokes a token: a revocation applies at once at the gateway that made it, as soon as the
+ * others read the control topic, and everywhere after the cache's 5 s lifetime at the latest. Without `required`, a request without a token of ours acts as admin of the default tenant
  * (the server then listens on loopback only) and its Authorization header is left for the upstream.
  */
 export class Authenticator {
