@@ -79,7 +79,7 @@ await runBenchmark(async (cleanup) => {
   cleanup.children(() => [embedded.child]);
   process.stderr.write('[bench] starting the distributed services on the local stack\n');
   const cluster = await startDistributedCluster({ ...freshDistributedEnv(), LLMCACHE_LOG_LEVEL: 'warn' });
-  cleanup.add(() => cluster.stop());
+  cleanup.add(() => cluster.destroy());
   cleanup.children(() => [...cluster.processes.values()].map((p) => p.child));
   for (const [mode, url] of [
     ['embedded', embedded.url],

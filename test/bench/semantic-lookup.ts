@@ -81,7 +81,7 @@ async function deploy(mode: 'embedded' | 'distributed', cleanup: Cleanup): Promi
     return { url: cache.url, gatewayOutput: () => cache.output(), pids: () => new Map([['llm-cache', cache.child.pid as number]]) };
   }
   const cluster = await startDistributedCluster({ ...freshDistributedEnv(), LLMCACHE_LOG_LEVEL: 'warn' });
-  cleanup.add(() => cluster.stop());
+  cleanup.add(() => cluster.destroy());
   cleanup.children(() => [...cluster.processes.values()].map((p) => p.child));
   const gateway = cluster.processes.get('gateway-1') as CacheProcess;
   return {

@@ -153,7 +153,7 @@ defineAuthScenarios('embedded', async (env) => {
 
 defineAuthScenarios('distributed, two gateways', async (env) => {
   const cluster = await startDistributedCluster({ ...freshDistributedEnv(), ...env }, { gateways: 2, matchers: 1 });
-  return { urls: cluster.urls, stop: () => cluster.stop() };
+  return { urls: cluster.urls, stop: () => cluster.destroy() };
 });
 
 describe('listening beyond loopback', () => {

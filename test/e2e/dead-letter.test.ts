@@ -24,7 +24,11 @@ const CONSUMERS: Partial<Record<Topic, RegExp[]>> = {
 test('a malformed event on each topic goes to the dead-letter topic and every service carries on', async (t) => {
   const env = freshDistributedEnv();
   const cluster = await startDistributedCluster(env);
-  t.after(() => cluster.stop());
+  const opened: { bus?: KafkaBus } = {};
+  t.after(async () => {
+    await opened.bus?.close();
+    await cluster.destroy();
+  });
   const bus = await KafkaBus.connect({
     brokers: [STACK.kafkaBrokers],
     clientId: 'llm-cache-test',
@@ -34,10 +38,7 @@ test('a malformed event on each topic goes to the dead-letter topic and every se
     topicPrefix: env.LLMCACHE_KAFKA_TOPIC_PREFIX,
     logger: createLogger({ level: 'silent' }),
   });
-  t.after(async () => {
-    await bus.deleteTopics().catch(() => undefined);
-    await bus.close();
-  });
+  opened.bus = bus;
   const dead: DeadLetterEvent[] = [];
   await bus.subscribe({
     group: `dlq-reader-${randomUUID()}`,

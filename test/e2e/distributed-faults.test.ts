@@ -24,7 +24,7 @@ describe('distributed mode under faults and with several instances', () => {
         { gateways: 2, matchers: 2 },
       );
     });
-    after(async () => cluster?.stop());
+    after(async () => cluster?.destroy());
 
     it('answers each request exactly once, to the caller that asked', async () => {
       const topics = Array.from(
@@ -89,7 +89,7 @@ describe('distributed mode under faults and with several instances', () => {
     before(async () => {
       cluster = await startDistributedCluster(freshDistributedEnv(), { gateways: 1, matchers: 2 });
     });
-    after(async () => cluster?.stop());
+    after(async () => cluster?.destroy());
 
     it('recovers within 30 s, keeps every acknowledged write, and a replay adds no duplicates', async () => {
       const url = cluster.urls[0] as string;

@@ -15,7 +15,7 @@ defineCacheScenarios('distributed: five services over Kafka, Milvus, MongoDB, S3
   const handle = {
     url: cluster.urls[0] as string,
     output: () => cluster.output(),
-    stop: () => cluster.stop(),
+    stop: () => cluster.destroy(),
     restart: async (extraEnv: Record<string, string> = {}) => {
       await cluster.stop();
       cluster = await startDistributedCluster({ ...env, ...extraEnv, LLMCACHE_PORT: new URL(handle.url).port });

@@ -191,6 +191,6 @@ describe('distributed stack', () => {
   before(requireDistributedStack);
   defineVerifiedScenarios('distributed, two gateways', async (env) => {
     const cluster = await startDistributedCluster({ ...freshDistributedEnv(), ...env }, { gateways: 2, matchers: 1 });
-    return { urls: cluster.urls, output: () => cluster.output(), stop: () => cluster.stop() };
+    return { urls: cluster.urls, output: () => cluster.output(), stop: () => cluster.destroy() };
   });
 });

@@ -1,4 +1,12 @@
-import { requireServer, STACK, uniqueName } from '@llm-cache/testing';
+import {
+  deleteS3Bucket,
+  dropKafkaPrefix,
+  dropMilvusCollection,
+  dropMongoDatabase,
+  requireServer,
+  STACK,
+  uniqueName,
+} from '@llm-cache/testing';
 import { startCacheProcess, type CacheProcess } from './cache-process.ts';
 
 export interface ClusterLayout {
@@ -14,7 +22,10 @@ export interface DistributedCluster {
   env: Record<string, string>;
   start(name: string): Promise<CacheProcess>;
   kill(name: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Stops every process; the data stays, for a restart on the same environment. */
   stop(): Promise<void>;
+  /** Stops every process and removes the environment's data from the stack (see dropDistributedData). */
+  destroy(): Promise<void>;
   output(): string;
 }
 
@@ -39,6 +50,19 @@ export function freshDistributedEnv(): Record<string, string> {
     LLMCACHE_S3_ACCESS_KEY_ID: STACK.s3AccessKeyId,
     LLMCACHE_S3_SECRET_ACCESS_KEY: STACK.s3SecretAccessKey,
   };
+}
+
+/**
+ * Removes what a freshDistributedEnv environment created on the stack: its topics and their subjects,
+ * its Milvus collection, MongoDB database and S3 bucket. Call it after the processes stopped.
+ */
+export async function dropDistributedData(env: Record<string, string>): Promise<void> {
+  const { LLMCACHE_KAFKA_TOPIC_PREFIX: prefix, LLMCACHE_MILVUS_COLLECTION: collection } = env;
+  const { LLMCACHE_MONGO_DATABASE: database, LLMCACHE_S3_BUCKET: bucket } = env;
+  if (prefix) await dropKafkaPrefix(prefix);
+  if (collection) await dropMilvusCollection(collection);
+  if (database) await dropMongoDatabase(database);
+  if (bucket) await deleteS3Bucket(bucket);
 }
 
 /** Fails with the server's name when a server of the local stack is not up. */
@@ -88,6 +112,10 @@ export async function startDistributedCluster(
     },
     stop: async () => {
       await Promise.all([...processes.keys()].map((name) => cluster.kill(name)));
+    },
+    destroy: async () => {
+      await cluster.stop();
+      await dropDistributedData(env);
     },
     output: () => [...logs, ...[...processes].map(([name, p]) => `--- ${name} ---\n${p.output()}`)].join('\n'),
   };

@@ -334,11 +334,6 @@ export class KafkaBus implements EventBus {
     return offsets.reduce((sum, partition) => sum + Number(partition.high) - Number(partition.low), 0);
   }
 
-  /** Deletes this bus's topics (tests and teardown of a prefixed deployment). */
-  async deleteTopics(): Promise<void> {
-    await this.admin.deleteTopics({ topics: ALL_TOPICS.map((topic) => this.physical(topic)) });
-  }
-
   async close(): Promise<void> {
     this.closing = true;
     await Promise.allSettled([...this.consumers].map((consumer) => consumer.disconnect()));

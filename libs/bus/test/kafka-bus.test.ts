@@ -4,7 +4,7 @@ import { CacheError } from '@llm-cache/core';
 import { ALL_TOPICS, TOPICS, type CacheControlEvent, type DeadLetterEvent } from '@llm-cache/codec';
 import { KafkaBus } from '@llm-cache/bus';
 import { createLogger } from '@llm-cache/telemetry';
-import { deleteRegistrySubjects, requireServer, STACK, uniqueName } from '@llm-cache/testing';
+import { dropKafkaPrefix, requireServer, STACK, uniqueName } from '@llm-cache/testing';
 
 const logger = createLogger({ level: 'silent' });
 const control = (value: number): CacheControlEvent => ({ setting: 'THRESHOLD', value, at: Date.now(), origin: 'test' });
@@ -29,12 +29,8 @@ async function freshBus(t: { after: (fn: () => Promise<void>) => void }, topicPr
     retry: { initialDelayMs: 10, maxAttempts: 3 },
   });
   t.after(async () => {
-    await bus.deleteTopics().catch(() => undefined);
-    await deleteRegistrySubjects(
-      STACK.registryUrl,
-      ALL_TOPICS.map((topic) => `${bus.physical(topic)}-value`),
-    ).catch(() => undefined);
     await bus.close();
+    await dropKafkaPrefix(`${topicPrefix}.`);
   });
   return bus;
 }

@@ -1,10 +1,7 @@
 import type { TestContext } from 'node:test';
-import { DeleteBucketCommand, DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { MilvusClient } from '@zilliz/milvus2-sdk-node';
-import { MongoClient } from 'mongodb';
 import type { CacheEntry, VectorRecord } from '@llm-cache/core';
 import { MilvusVectorStore, MongoEntryStore, S3ObjectStore } from '@llm-cache/storage/distributed';
-import { requireServer, STACK, uniqueName } from '@llm-cache/testing';
+import { deleteS3Bucket, dropMilvusCollection, dropMongoDatabase, requireServer, STACK, uniqueName } from '@llm-cache/testing';
 
 /** A normalized Float32Array. */
 export const unit = (values: number[]): Float32Array => {
@@ -47,11 +44,7 @@ export const cacheEntry = (id: string, extra: Partial<CacheEntry> = {}): CacheEn
 export async function milvusCollection(t: TestContext): Promise<string> {
   await requireServer('Milvus', STACK.milvusAddress);
   const collection = uniqueName('llmcache_test_');
-  t.after(async () => {
-    const client = new MilvusClient({ address: STACK.milvusAddress, logLevel: 'error' });
-    await client.dropCollection({ collection_name: collection });
-    await client.closeConnection();
-  });
+  t.after(() => dropMilvusCollection(collection));
   return collection;
 }
 
@@ -73,9 +66,7 @@ export async function onFreshMongoDatabase<S extends { close(): Promise<void> }>
   const store = await create({ url: STACK.mongoUrl, database });
   t.after(async () => {
     await store.close();
-    const client = new MongoClient(STACK.mongoUrl, { serverSelectionTimeoutMS: 5000 });
-    await client.db(database).dropDatabase();
-    await client.close();
+    await dropMongoDatabase(database);
   });
   return store;
 }
@@ -97,27 +88,7 @@ export const s3Options = (bucket: string) => ({
 export async function s3Bucket(t: TestContext): Promise<string> {
   await requireServer('S3 (S3Proxy)', STACK.s3Endpoint);
   const bucket = uniqueName('llmcache-test-');
-  t.after(async () => {
-    const client = new S3Client({
-      endpoint: STACK.s3Endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: STACK.s3AccessKeyId, secretAccessKey: STACK.s3SecretAccessKey },
-    });
-    try {
-      for (;;) {
-        const listed = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
-        const keys = (listed.Contents ?? []).map((object) => ({ Key: object.Key }));
-        if (keys.length === 0) break;
-        await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-      }
-      await client.send(new DeleteBucketCommand({ Bucket: bucket }));
-    } catch (error) {
-      if ((error as Error).name !== 'NoSuchBucket') throw error;
-    } finally {
-      client.destroy();
-    }
-  });
+  t.after(() => deleteS3Bucket(bucket));
   return bucket;
 }
 

@@ -1,2 +1,3 @@
+export * from './cleanup.ts';
 export * from './stack.ts';
 export * from './vectors.ts';

@@ -34,15 +34,3 @@ export async function requireServer(name: string, hostPort: string): Promise<voi
     );
   });
 }
-
-/**
- * Deletes schema-registry subjects for good (a soft delete, then the permanent one), so test runs do not
- * pile subjects up in a long-lived registry.
- */
-export async function deleteRegistrySubjects(registryUrl: string, subjects: string[]): Promise<void> {
-  for (const subject of subjects) {
-    const url = `${registryUrl}/subjects/${encodeURIComponent(subject)}`;
-    await fetch(url, { method: 'DELETE' });
-    await fetch(`${url}?permanent=true`, { method: 'DELETE' });
-  }
-}
