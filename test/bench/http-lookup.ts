@@ -26,15 +26,21 @@ const { values } = parseArgs({
 });
 const seconds = Number(values.seconds);
 const warmUpSeconds = Number(values['warm-up']);
-const list = (value: string): number[] => (value === '' ? [] : value.split(',').map(Number));
+const list = (option: string, value: string): number[] => {
+  const counts = value === '' ? [] : value.split(',').map(Number);
+  if (counts.some((count) => !Number.isInteger(count) || count <= 0)) {
+    throw new Error(`--${option} takes positive whole numbers separated by commas (empty runs none), not "${value}"`);
+  }
+  return counts;
+};
 // Paced runs first: a closed loop over thousands of connections leaves both servers busy for a while.
 const scenarios: Array<{ connections: number; rate?: number; label: string }> = [
-  ...list(values['paced-connections']).map((connections) => ({
+  ...list('paced-connections', values['paced-connections']).map((connections) => ({
     connections,
     rate: Number(values['paced-rate']),
     label: `${connections} connections, ${values['paced-rate']} req/s in all`,
   })),
-  ...list(values.connections).map((connections) => ({ connections, label: `${connections} connections, closed loop` })),
+  ...list('connections', values.connections).map((connections) => ({ connections, label: `${connections} connections, closed loop` })),
 ];
 
 interface Row extends LoadResult {
