@@ -18,7 +18,7 @@ import { normalizeText } from '@llm-cache/core';
 import { defaultModelDir, ensureModel } from '@llm-cache/embedding';
 import { writeResults } from './lib.ts';
 import { measureHttp, measureInProcess, type LookupPass } from './peer/llm-cache-side.ts';
-import { defaultVenvDir, ensureVenv, runPeer, type PeerJob } from './peer/python-peer.ts';
+import { defaultVenvDir, ensurePeerPython, runPeer, type PeerJob } from './peer/python-peer.ts';
 import { writePlot } from './plot.ts';
 import { DEFAULT_PAIRS_FILE, pct, qualityRows, qualityThresholds, readPairs, type QualityRow, type ScoredLookup } from './qqp.ts';
 
@@ -48,7 +48,7 @@ const percentile = (sorted: number[], p: number): number =>
 
 try {
   // The peer goes first: if GPTCache cannot be installed there is nothing to compare against.
-  const venvPython = await ensureVenv(values.venv, values.python);
+  const venvPython = await ensurePeerPython(values.venv, values.python);
   const modelDir = await ensureModel({ dir: defaultModelDir(), fetch: true, log: (line) => process.stderr.write(`${line}\n`) });
   const pairs = await readPairs(values.data, Number(values.limit));
   const duplicates = pairs.filter((p) => p.duplicate).length;

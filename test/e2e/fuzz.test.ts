@@ -13,7 +13,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { REPO_ROOT, startCacheProcess, tempDir } from '../helpers/cache-process.ts';
-import { ensureVenv } from '../helpers/python-venv.ts';
+import { ensureVenv, venvDir } from '../helpers/python-venv.ts';
 import { startUpstreamStandIn } from '../helpers/upstream-stand-in.ts';
 
 const FUZZ_DIR = join(REPO_ROOT, 'test', 'fuzz');
@@ -51,7 +51,7 @@ function runSchemathesis(venv: string, args: string[]): Promise<{ code: number |
 }
 
 test('schemathesis finds no server error, undeclared status, wrong content type or schema break in the gateway', async (t) => {
-  const venv = await ensureVenv('schemathesis', join(FUZZ_DIR, 'requirements.txt'));
+  const venv = await ensureVenv(venvDir('schemathesis'), join(FUZZ_DIR, 'requirements.txt'));
   const upstream = await startUpstreamStandIn(t);
   upstream.chunkDelayMs = 0;
   const adminToken = `fuzz-admin-${randomBytes(16).toString('hex')}`;

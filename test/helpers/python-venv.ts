@@ -1,5 +1,6 @@
 /**
- * Python tools the tests drive (schemathesis) live in virtualenvs under ~/.cache/llm-cache/venvs,
+ * Python tools the tests and benchmarks drive (schemathesis, the GPTCache peer) live in virtualenvs
+ * under ~/.cache/llm-cache/venvs,
  * outside the repository: created once with `python3 -m venv`, filled from a pinned requirements file,
  * and refilled when that file changes. pip's own progress goes to stderr so a first, slow install is
  * visible in the test output.
@@ -28,15 +29,17 @@ function runVisible(command: string, args: string[]): Promise<{ code: number | n
 }
 
 /**
- * The virtualenv `name` holding `requirementsFile`, installed unless an earlier run installed these
- * exact requirements; returns its folder. Fails with the step that went wrong.
+ * The virtualenv in `dir` (see venvDir) holding `requirementsFile`, installed unless an earlier run
+ * installed these exact requirements; returns `dir`. Fails with the step that went wrong.
  */
-export async function ensureVenv(name: string, requirementsFile: string, python = 'python3'): Promise<string> {
-  const dir = venvDir(name);
+export async function ensureVenv(dir: string, requirementsFile: string, python = 'python3'): Promise<string> {
   const venvPython = join(dir, 'bin', 'python');
   const stampPath = join(dir, STAMP_FILE);
   const wanted = createHash('sha256').update(readFileSync(requirementsFile)).digest('hex');
-  if (existsSync(venvPython) && existsSync(stampPath) && readFileSync(stampPath, 'utf8').trim() === wanted) return dir;
+  if (existsSync(venvPython) && existsSync(stampPath) && readFileSync(stampPath, 'utf8').trim() === wanted) {
+    process.stderr.write(`reusing the virtualenv ${dir}\n`);
+    return dir;
+  }
   if (!existsSync(venvPython)) {
     process.stderr.write(`creating the virtualenv ${dir} (${python} -m venv)\n`);
     const created = await runVisible(python, ['-m', 'venv', dir]);

@@ -1,26 +1,18 @@
 /**
- * The Python side of the GPTCache comparison: a virtualenv under ~/.cache/llm-cache/venvs holding the
- * pinned requirements (installed once, reinstalled when requirements.txt changes), and one run of
- * gptcache_peer.py. Every failure says which step failed and shows the tool's own output, because a
+ * The Python side of the GPTCache comparison: the virtualenv holding the pinned requirements
+ * (test/helpers/python-venv.ts), and one run of gptcache_peer.py. Every failure says which step failed and shows the tool's own output, because a
  * comparison that silently drops its peer would read as a result.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { ensureVenv, venvDir } from '../../helpers/python-venv.ts';
 
 const PEER_DIR = fileURLToPath(new URL('.', import.meta.url));
 export const REQUIREMENTS_FILE = join(PEER_DIR, 'requirements.txt');
 export const PEER_SCRIPT = join(PEER_DIR, 'gptcache_peer.py');
-/** Written into the virtualenv after a successful install: the SHA-256 of the requirements it holds. */
-const STAMP_FILE = '.llm-cache-requirements.sha256';
-
-export function defaultVenvDir(): string {
-  return join(homedir(), '.cache', 'llm-cache', 'venvs', 'gptcache');
-}
+export const defaultVenvDir = (): string => venvDir('gptcache');
 
 /** The job gptcache_peer.py reads on stdin. */
 export interface PeerJob {
@@ -96,32 +88,9 @@ function failure(step: string, finished: Finished): Error {
   return new Error(`GPTCache peer: ${step} failed: ${why}.${output}`);
 }
 
-/**
- * The virtualenv's python, after creating the virtualenv with `python -m venv` and installing
- * requirements.txt with its pip, unless a previous run already installed these exact requirements.
- */
-export async function ensureVenv(dir: string, python = 'python3'): Promise<string> {
-  const venvPython = join(dir, 'bin', 'python');
-  const stampPath = join(dir, STAMP_FILE);
-  const wanted = createHash('sha256').update(readFileSync(REQUIREMENTS_FILE)).digest('hex');
-  if (existsSync(venvPython) && existsSync(stampPath) && readFileSync(stampPath, 'utf8').trim() === wanted) {
-    process.stderr.write(`[peer] reusing the virtualenv ${dir}\n`);
-    return venvPython;
-  }
-  if (!existsSync(venvPython)) {
-    process.stderr.write(`[peer] creating a virtualenv in ${dir} with ${python} -m venv\n`);
-    const created = await run(python, ['-m', 'venv', dir], { prefix: '[venv] ' });
-    if (created.code !== 0 || created.error) throw failure(`creating the virtualenv (\`${python} -m venv ${dir}\`)`, created);
-  }
-  process.stderr.write(`[peer] installing ${REQUIREMENTS_FILE} into ${dir}\n`);
-  const installed = await run(
-    venvPython,
-    ['-m', 'pip', 'install', '--disable-pip-version-check', '--progress-bar', 'off', '-r', REQUIREMENTS_FILE],
-    { prefix: '[pip] ' },
-  );
-  if (installed.code !== 0 || installed.error) throw failure(`\`pip install -r ${REQUIREMENTS_FILE}\` in ${dir}`, installed);
-  writeFileSync(stampPath, `${wanted}\n`);
-  return venvPython;
+/** The python of the peer's virtualenv in `dir`, installed first unless it holds requirements.txt already. */
+export async function ensurePeerPython(dir: string, python = 'python3'): Promise<string> {
+  return join(await ensureVenv(dir, REQUIREMENTS_FILE, python), 'bin', 'python');
 }
 
 /** Runs gptcache_peer.py on `job` with the virtualenv's python and parses its result. */
