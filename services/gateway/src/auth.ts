@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { CacheError, type ApiTokenRecord, type Role } from '@llm-cache/core';
 import type { TokenStore } from '@llm-cache/storage';
@@ -12,7 +12,7 @@ export interface Principal {
 
 const RANK: Record<Role, number> = { reader: 0, writer: 1, admin: 2 };
 
-export const hashToken = (secret: string): string => createHash('sha256').update(secret).digest('hex');
+export const hashToken = (secret: string): string => hash('sha256', secret, 'hex');
 
 /** True when the principal's role includes the required one. */
 export const allows = (principal: Principal, required: Role): boolean => RANK[principal.role] >= RANK[required];

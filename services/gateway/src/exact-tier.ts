@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 
 export interface ExactHit {
@@ -40,8 +40,7 @@ export class ExactTier {
   }
 
   private shard(key: string): LRUCache<string, ExactHit> {
-    const digest = createHash('md5').update(key).digest();
-    return this.shards[digest.readUInt32BE(0) % this.shards.length] as LRUCache<string, ExactHit>;
+    return this.shards[Number.parseInt(hash('md5', key, 'hex').slice(0, 8), 16) % this.shards.length] as LRUCache<string, ExactHit>;
   }
 
   private unindex(entryId: string, key: string): void {
