@@ -122,4 +122,4 @@ export async function startGateway(deps: GatewayServiceDeps): Promise<RunningGat
     },
   };
 }
-export { openApiDocument } from './openapi.ts';
+export { idleGateway, openApiDocument, type IdleGateway } from './openapi.ts';

@@ -2,51 +2,15 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { MemoryBus } from '@llm-cache/bus';
+import type { MemoryBus } from '@llm-cache/bus';
 import { TOPICS } from '@llm-cache/codec';
-import { openSqlite, sqliteCacheStores, SqliteTokenStore } from '@llm-cache/storage';
-import { createLogger, Metrics } from '@llm-cache/telemetry';
-import { Authenticator, buildHttpServer, GatewayCache } from '@llm-cache/gateway';
+import { idleGateway } from '@llm-cache/gateway';
 
 /** A gateway HTTP server on in-memory stores and the in-process bus, without auth (every caller is admin). */
 async function gateway(t: TestContext): Promise<{ app: FastifyInstance; bus: MemoryBus }> {
-  const logger = createLogger({ level: 'silent' });
-  const metrics = new Metrics({ defaultMetrics: false });
-  const db = openSqlite(':memory:');
-  const bus = new MemoryBus();
-  const cache = new GatewayCache({
-    bus,
-    stores: sqliteCacheStores(db, '/nonexistent'),
-    logger,
-    metrics,
-    threshold: 0.8,
-    defaultTtlSeconds: 0,
-    lookupTimeoutMs: 100,
-    writeTimeoutMs: 100,
-    exactTier: undefined,
-  });
-  await cache.start();
-  const app = await buildHttpServer({
-    cache,
-    logger,
-    metrics,
-    defaults: { tenant: 'default', namespace: 'default', model: 'default' },
-    upstream: { baseUrl: undefined, apiKey: undefined, timeoutMs: 1 },
-    temperature: { above: 1, action: 'bypass' },
-    pricing: {},
-    embedder: () => Promise.reject(new Error('not used')),
-    readiness: {},
-    maxBodyBytes: 65_536,
-    maxJsonDepth: 32,
-    rateLimit: { perSecond: 0, burst: 1 },
-    auth: new Authenticator({ required: false, adminToken: undefined, defaultTenant: 'default', tokens: new SqliteTokenStore(db) }),
-  });
-  t.after(async () => {
-    await app.close();
-    await cache.close();
-    db.close();
-  });
-  return { app, bus };
+  const idle = await idleGateway({ authRequired: false });
+  t.after(() => idle.close());
+  return idle;
 }
 
 type Listed = Array<Record<string, unknown>>;
