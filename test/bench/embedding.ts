@@ -236,35 +236,22 @@ await runBenchmark(async (cleanup) => {
   console.log(
     `\nEmbedding throughput, ${texts.length} texts (${meanTokens.toFixed(1)} tokens on average), one intra-op thread, median of ${rounds} rounds`,
   );
+  // Per batch size: raw's figure, then each other kind's figure and its ratio to raw.
+  const compared = (figure: Record<Kind, number>, ratio: Record<Exclude<Kind, 'raw'>, number>): string[] => [
+    figure.raw.toFixed(0),
+    ...(['ours', 'padded', 'service'] as const).flatMap((kind) => [figure[kind].toFixed(0), `${ratio[kind].toFixed(2)}x`]),
+  ];
   console.log(
     formatTable(
       ['batch', 'raw texts/s', 'ours texts/s', 'ours/raw', 'padded texts/s', 'padded/raw', 'service texts/s', 'service/raw'],
-      rows.map((r) => [
-        String(r.batch),
-        r.textsPerSecond.raw.toFixed(0),
-        r.textsPerSecond.ours.toFixed(0),
-        `${r.overhead.ours.toFixed(2)}x`,
-        r.textsPerSecond.padded.toFixed(0),
-        `${r.overhead.padded.toFixed(2)}x`,
-        r.textsPerSecond.service.toFixed(0),
-        `${r.overhead.service.toFixed(2)}x`,
-      ]),
+      rows.map((r) => [String(r.batch), ...compared(r.textsPerSecond, r.overhead)]),
     ),
   );
   console.log(`\nCPU time of the process per text (us), same runs`);
   console.log(
     formatTable(
       ['batch', 'raw', 'ours', 'ours/raw', 'padded', 'padded/raw', 'service', 'service/raw'],
-      rows.map((r) => [
-        String(r.batch),
-        r.cpuMicrosPerText.raw.toFixed(0),
-        r.cpuMicrosPerText.ours.toFixed(0),
-        `${r.cpuOverhead.ours.toFixed(2)}x`,
-        r.cpuMicrosPerText.padded.toFixed(0),
-        `${r.cpuOverhead.padded.toFixed(2)}x`,
-        r.cpuMicrosPerText.service.toFixed(0),
-        `${r.cpuOverhead.service.toFixed(2)}x`,
-      ]),
+      rows.map((r) => [String(r.batch), ...compared(r.cpuMicrosPerText, r.cpuOverhead)]),
     ),
   );
   console.log(`x/raw: time per text relative to raw session.run at the same batch size (1.00x = no overhead)`);
