@@ -25,7 +25,7 @@ export function configLeaves(): Leaf[] {
   const walk = (schema: z.ZodType, path: string[]): void => {
     const def = (schema as unknown as { _zod: { def: { type: string; innerType?: z.ZodType; shape?: Record<string, z.ZodType> } } })._zod
       .def;
-    if (def.type === 'default' || def.type === 'optional') return walk(def.innerType as z.ZodType, path);
+    if (def.type === 'default' || def.type === 'prefault' || def.type === 'optional') return walk(def.innerType as z.ZodType, path);
     if (def.type === 'record' || def.type === 'array') {
       leaves.push({ path, env: `LLMCACHE_${path.map(toSnake).join('_')}`, kind: 'json' });
       return;

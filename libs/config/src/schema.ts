@@ -24,7 +24,7 @@ const clientTls = z
     message: 'certFile and keyFile go together',
     path: ['keyFile'],
   })
-  .default({ enabled: false, rejectUnauthorized: true });
+  .prefault({});
 
 /** The decision settings a namespace may override. */
 const decisionFields = {
@@ -67,7 +67,7 @@ export const configSchema = z
         message: 'certFile and keyFile go together',
         path: ['keyFile'],
       })
-      .default({ minVersion: 'TLSv1.2' }),
+      .prefault({}),
     /** Limits that keep slow or oversized clients from holding the gateway's connections. */
     http: z
       .object({
@@ -81,7 +81,7 @@ export const configSchema = z
         maxHeaderBytes: positiveInt.max(1_048_576).default(16_384),
       })
       .strict()
-      .default({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, maxHeaderBytes: 16_384 }),
+      .prefault({}),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Where a distributed process without a gateway serves /metrics (on host); 0 = not at all. */
     metricsPort: port.default(0),
@@ -109,17 +109,7 @@ export const configSchema = z
         namespaces: z.record(z.string(), z.object(decisionFields).partial().strict()).default({}),
       })
       .strict()
-      .default({
-        policy: 'static',
-        maxFalseHitRate: 0.02,
-        confidence: 0.95,
-        minScore: 0.5,
-        verifySampleRate: 1,
-        explorationFloor: 0.01,
-        answerSimilarity: 0.9,
-        feedbackWindowSeconds: 86_400,
-        namespaces: {},
-      }),
+      .prefault({}),
     defaultTenant: z.string().min(1).default('default'),
     defaultNamespace: z.string().min(1).default('default'),
     defaultModel: z.string().min(1).default('default'),
@@ -134,7 +124,7 @@ export const configSchema = z
     rateLimit: z
       .object({ perSecond: z.number().min(0).default(0), burst: positiveInt.default(100) })
       .strict()
-      .default({ perSecond: 0, burst: 100 }),
+      .prefault({}),
     /** Responses larger than this many bytes go to the object store. */
     objectThresholdBytes: positiveInt.default(65_536),
     /** Default time to live of an entry in seconds; 0 means entries never expire. */
@@ -150,7 +140,7 @@ export const configSchema = z
         action: z.enum(['bypass', 'write-only', 'cache']).default('bypass'),
       })
       .strict()
-      .default({ above: 1, action: 'bypass' }),
+      .prefault({}),
     exactTier: z
       .object({
         enabled: z.boolean().default(true),
@@ -159,7 +149,7 @@ export const configSchema = z
         maxBytes: positiveInt.default(256 * 1024 * 1024),
       })
       .strict()
-      .default({ enabled: true, shards: 16, maxEntries: 100_000, maxBytes: 256 * 1024 * 1024 }),
+      .prefault({}),
     /**
      * The embedded mode's in-memory vector index: each scope is scanned exactly until it holds more
      * than `annAbove` vectors, then searched through an HNSW graph (see docs/benchmarks.md).
@@ -178,7 +168,7 @@ export const configSchema = z
         buildThreads: z.number().int().min(0).max(256).default(0),
       })
       .strict()
-      .default({ annAbove: 20_000, m: 16, efConstruction: 128, efSearch: 64, buildThreads: 0 }),
+      .prefault({}),
     /** Prices per million tokens by model, for the cost-saved metric; `default` applies to unlisted models. */
     pricing: z
       .record(z.string(), z.object({ inputPerMillion: z.number().min(0), outputPerMillion: z.number().min(0) }).strict())
@@ -191,7 +181,7 @@ export const configSchema = z
         adminToken: z.string().min(16).optional(),
       })
       .strict()
-      .default({ required: false }),
+      .prefault({}),
     upstream: z
       .object({
         baseUrl: z.string().url().optional(),
@@ -199,7 +189,7 @@ export const configSchema = z
         timeoutMs: positiveInt.default(120_000),
       })
       .strict()
-      .default({ timeoutMs: 120_000 }),
+      .prefault({}),
     embedding: z
       .object({
         provider: z.enum(['onnx', 'openai']).default('onnx'),
@@ -214,7 +204,7 @@ export const configSchema = z
         maxWaitMs: z.number().min(0).max(1000).default(2),
       })
       .strict()
-      .default({ provider: 'onnx', autoFetch: true, threads: 1, model: 'text-embedding-3-small', maxBatchSize: 32, maxWaitMs: 2 }),
+      .prefault({}),
     eviction: z
       .object({
         /** lru, lfu, fifo, or custom (the module named by `module`). */
@@ -245,7 +235,7 @@ export const configSchema = z
         message: 'policy custom needs eviction.module',
         path: ['module'],
       })
-      .default({ policy: 'lru', maxEntries: 0, maxBytes: 0, namespaces: {}, intervalMs: 5000 }),
+      .prefault({}),
     kafka: z
       .object({
         /** Comma-separated host:port list. */
@@ -279,16 +269,7 @@ export const configSchema = z
         registryPassword: z.string().optional(),
       })
       .strict()
-      .default({
-        brokers: '127.0.0.1:9092',
-        clientId: 'llm-cache',
-        partitions: 8,
-        replicationFactor: 1,
-        registryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7',
-        concurrency: 16,
-        topicPrefix: '',
-        tls: { enabled: false, rejectUnauthorized: true },
-      }),
+      .prefault({}),
     milvus: z
       .object({
         address: z.string().min(1).default('127.0.0.1:19530'),
@@ -305,12 +286,7 @@ export const configSchema = z
         serverName: z.string().optional(),
       })
       .strict()
-      .default({
-        address: '127.0.0.1:19530',
-        collection: 'llmcache_vectors',
-        dimensions: 384,
-        tls: { enabled: false, rejectUnauthorized: true },
-      }),
+      .prefault({}),
     mongo: z
       .object({
         url: z.string().min(1).default('mongodb://127.0.0.1:27017'),
@@ -322,7 +298,7 @@ export const configSchema = z
         tls: clientTls,
       })
       .strict()
-      .default({ url: 'mongodb://127.0.0.1:27017', database: 'llmcache', tls: { enabled: false, rejectUnauthorized: true } }),
+      .prefault({}),
     s3: z
       .object({
         endpoint: z.string().url().optional(),
@@ -335,7 +311,7 @@ export const configSchema = z
         caFile: file.optional(),
       })
       .strict()
-      .default({ region: 'us-east-1', bucket: 'llmcache', forcePathStyle: true }),
+      .prefault({}),
   })
   .strict();
 
