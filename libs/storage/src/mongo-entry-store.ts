@@ -1,5 +1,6 @@
 import { MongoClient, type MongoClientOptions, type AnyBulkWriteOperation, type Collection, type Filter, type Sort } from 'mongodb';
 import { CacheError, type CacheEntry } from '@llm-cache/core';
+import { ensureIndexes } from './mongo-indexes.ts';
 import type { EntryFilter, EntryStore, EvictionOrder, NamespaceStats, StoreTotals } from './ports.ts';
 
 export interface MongoEntryStoreOptions {
@@ -104,23 +105,12 @@ export class MongoEntryStore implements EntryStore {
     }
     const entries = client.db(options.database).collection<EntryDocument>('entries');
     try {
-      // Only the missing ones, one at a time: FerretDB drops the connection when createIndexes names
-      // indexes that already exist (every start after the first).
-      const wanted = [
+      await ensureIndexes(entries, [
         { key: { tenant: 1, namespace: 1 }, name: 'tenant_namespace' },
         { key: { expiresAt: 1 }, name: 'expires_at' },
         { key: { lastUsedAt: 1, createdAt: 1 }, name: 'eviction_lru' },
         { key: { createdAt: 1 }, name: 'eviction_fifo' },
-      ] as const;
-      const existing = new Set(
-        (
-          await entries
-            .listIndexes()
-            .toArray()
-            .catch(() => [])
-        ).map((index) => String(index.name)),
-      );
-      for (const index of wanted) if (!existing.has(index.name)) await entries.createIndex(index.key, { name: index.name });
+      ]);
     } catch (error) {
       await client.close().catch(() => undefined);
       throw fail('createIndexes', error);

@@ -1,5 +1,6 @@
 import { MongoClient, MongoServerError, type Collection, type MongoClientOptions } from 'mongodb';
 import { CacheError } from '@llm-cache/core';
+import { ensureIndexes } from './mongo-indexes.ts';
 import type { EntryObservation, FalseHitTotals, HitRecord, OutcomeCounts, OutcomeRecord, OutcomeStore } from './ports.ts';
 
 interface OutcomeIdDocument {
@@ -56,17 +57,8 @@ export class MongoOutcomeStore implements OutcomeStore {
       const db = client.db(options.database);
       const ids = db.collection<OutcomeIdDocument>('outcomeIds');
       const hits = db.collection<HitDocument>('hitRecords');
-      // One at a time and only when missing: FerretDB drops the connection on createIndexes of existing indexes.
-      for (const name of ['outcomeIds', 'hitRecords']) {
-        const collection = db.collection(name);
-        const existing = (
-          await collection
-            .listIndexes()
-            .toArray()
-            .catch(() => [])
-        ).map((index) => String(index.name));
-        if (!existing.includes('at')) await collection.createIndex({ at: 1 }, { name: 'at' });
-      }
+      await ensureIndexes(ids, [{ key: { at: 1 }, name: 'at' }]);
+      await ensureIndexes(hits, [{ key: { at: 1 }, name: 'at' }]);
       return new MongoOutcomeStore(client, ids, db.collection('entryObservations'), db.collection('outcomeCounts'), hits);
     } catch (error) {
       await client.close().catch(() => undefined);

@@ -1,5 +1,6 @@
 import { MongoClient, type Collection, type MongoClientOptions } from 'mongodb';
 import { CacheError, type ApiTokenRecord } from '@llm-cache/core';
+import { ensureIndexes } from './mongo-indexes.ts';
 import type { TokenStore } from './ports.ts';
 
 type TokenDocument = Omit<ApiTokenRecord, 'id'> & { _id: string };
@@ -21,13 +22,7 @@ export class MongoTokenStore implements TokenStore {
     try {
       await client.connect();
       const tokens = client.db(options.database).collection<TokenDocument>('tokens');
-      const existing = (
-        await tokens
-          .listIndexes()
-          .toArray()
-          .catch(() => [])
-      ).map((index) => String(index.name));
-      if (!existing.includes('hash_unique')) await tokens.createIndex({ hash: 1 }, { unique: true, name: 'hash_unique' });
+      await ensureIndexes(tokens, [{ key: { hash: 1 }, name: 'hash_unique', unique: true }]);
       return new MongoTokenStore(client, tokens);
     } catch (error) {
       await client.close().catch(() => undefined);
