@@ -77,7 +77,7 @@ export function registerTokenRoutes(app: FastifyInstance, auth: Authenticator, d
           },
           additionalProperties: false,
         },
-        response: { 201: tokenSchema, ...ERROR_REPLIES, 401: { $ref: 'Error#' }, 403: { $ref: 'Error#' } },
+        response: { 201: tokenSchema, ...ERROR_REPLIES },
       },
     },
     async (request, reply) => {
@@ -100,8 +100,6 @@ export function registerTokenRoutes(app: FastifyInstance, auth: Authenticator, d
         tags: ['admin'],
         response: {
           200: { type: 'object', required: ['tokens'], properties: { tokens: { type: 'array', items: tokenSchema } } },
-          401: { $ref: 'Error#' },
-          403: { $ref: 'Error#' },
         },
       },
     },
@@ -123,8 +121,6 @@ export function registerTokenRoutes(app: FastifyInstance, auth: Authenticator, d
         response: {
           200: { type: 'object', required: ['id', 'deleted'], properties: { id: { type: 'string' }, deleted: { type: 'boolean' } } },
           ...ERROR_REPLIES,
-          401: { $ref: 'Error#' },
-          403: { $ref: 'Error#' },
         },
       },
     },
