@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '@llm-cache/config';
 import { normalizeText } from '@llm-cache/core';
 import { defaultModelDir, ensureModel } from '@llm-cache/embedding';
-import { writeResults } from './lib.ts';
+import { percentile, writeResults } from './lib.ts';
 import { measureHttp, measureInProcess, type LookupPass } from './peer/llm-cache-side.ts';
 import { defaultVenvDir, ensurePeerPython, runPeer, type PeerJob } from './peer/python-peer.ts';
 import { writePlot } from './plot.ts';
@@ -42,9 +42,6 @@ interface SystemRow {
   p99Ms: number;
   atDefault: QualityRow;
 }
-
-const percentile = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
 try {
   // The peer goes first: if GPTCache cannot be installed there is nothing to compare against.

@@ -101,16 +101,6 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 export const percentile = (sorted: readonly number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
-export function printTable(title: string, rows: LoadResult[]): void {
-  console.log(`\n${title}`);
-  console.log('scenario                                   req/s     p50 ms   p99 ms  p99.9 ms  errors  non-2xx');
-  for (const r of rows) {
-    console.log(
-      `${r.name.padEnd(40)} ${r.requestsPerSecond.toFixed(0).padStart(8)} ${r.p50Ms.toFixed(1).padStart(9)} ${r.p99Ms.toFixed(1).padStart(8)} ${r.p999Ms.toFixed(1).padStart(9)} ${String(r.errors).padStart(7)} ${String(r.non2xx).padStart(8)}`,
-    );
-  }
-}
-
 export function writeResults(file: string, data: unknown): string {
   const path = resolve('bench-results', file);
   mkdirSync(resolve('bench-results'), { recursive: true });

@@ -20,7 +20,7 @@ import type { VectorMatch, VectorQuery, VectorRecord } from '@llm-cache/core';
 import { FlatIndex, VectorIndex } from '@llm-cache/storage';
 import { MilvusVectorStore } from '@llm-cache/storage/distributed';
 import { ClusteredVectors, requireServer, STACK, uniqueName } from '@llm-cache/testing';
-import { writeResults } from './lib.ts';
+import { percentile, writeResults } from './lib.ts';
 import { writePlot } from './plot.ts';
 
 const { values } = parseArgs({
@@ -71,8 +71,6 @@ interface Row {
 
 const log = (line: string): void => void process.stderr.write(`[vectors] ${line}\n`);
 const mb = (bytes: number): number => bytes / 1024 / 1024;
-const percentile = (sorted: number[], p: number): number =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const collect = (): void => (globalThis as { gc?: () => void }).gc?.();
 
 function memory(): { rss: number; heap: number } {
