@@ -51,29 +51,28 @@ interface Finished {
   code: number | null;
   error?: NodeJS.ErrnoException;
   stdout: string;
-  /** The last lines the command printed (stderr, and stdout unless it is collected). */
+  /** The last lines the command printed on stderr. */
   tail: string[];
 }
 
-/** Runs a command, echoing its output lines to stderr with `prefix` as they come. */
-function run(command: string, args: string[], options: { prefix: string; input?: string; collectStdout?: boolean }): Promise<Finished> {
+/** Runs a command with `input` on its stdin, collecting its stdout and echoing its stderr lines as they come. */
+function run(command: string, args: string[], input: string): Promise<Finished> {
   return new Promise((resolveRun) => {
     const tail: string[] = [];
     let stdout = '';
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     const echo = (line: string): void => {
       if (line.trim() === '') return;
-      process.stderr.write(`${options.prefix}${line}\n`);
+      process.stderr.write(`${line}\n`);
       tail.push(line);
       if (tail.length > 60) tail.shift();
     };
     createInterface({ input: child.stderr, crlfDelay: Infinity }).on('line', echo);
-    if (options.collectStdout) child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    else createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', echo);
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
     let error: NodeJS.ErrnoException | undefined;
     child.on('error', (e: NodeJS.ErrnoException) => (error = e));
     child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
+    child.stdin.end(input);
     child.on('close', (code) => resolveRun({ code, stdout, tail, ...(error ? { error } : {}) }));
   });
 }
@@ -95,7 +94,7 @@ export async function ensurePeerPython(dir: string, python = 'python3'): Promise
 
 /** Runs gptcache_peer.py on `job` with the virtualenv's python and parses its result. */
 export async function runPeer(venvPython: string, job: PeerJob): Promise<PeerResult> {
-  const finished = await run(venvPython, [PEER_SCRIPT], { prefix: '', input: JSON.stringify(job), collectStdout: true });
+  const finished = await run(venvPython, [PEER_SCRIPT], JSON.stringify(job));
   if (finished.code !== 0 || finished.error) throw failure(`running ${PEER_SCRIPT}`, finished);
   try {
     return JSON.parse(finished.stdout) as PeerResult;
