@@ -21,7 +21,7 @@ const IDS_KEPT = 10;
 export class EvictionLog {
   private readonly records: EvictionRecord[] = [];
 
-  constructor(readonly capacity = 100) {}
+  constructor(private readonly capacity = 100) {}
 
   record(event: CacheEvictionEvent): void {
     this.records.unshift({
@@ -36,12 +36,7 @@ export class EvictionLog {
   }
 
   /** The tenant's latest evictions, newest first. */
-  recent(tenant: string, limit: number): EvictionRecord[] {
-    const found: EvictionRecord[] = [];
-    for (const record of this.records) {
-      if (found.length >= limit) break;
-      if (record.tenant === tenant) found.push(record);
-    }
-    return found;
+  recent(tenant: string): EvictionRecord[] {
+    return this.records.filter((record) => record.tenant === tenant);
   }
 }

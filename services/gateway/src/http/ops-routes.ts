@@ -90,7 +90,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRouteDeps): voi
     },
     async (request) => ({
       evictions: cache.evictions
-        .recent(tenantOf(request, deps.tenant), cache.evictions.capacity)
+        .recent(tenantOf(request, deps.tenant))
         .map(({ tenant: _tenant, namespace, ...record }) => (namespace === null ? record : { ...record, namespace })),
     }),
   );
