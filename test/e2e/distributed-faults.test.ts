@@ -2,18 +2,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { postJson, REPO_ROOT } from '../helpers/cache-process.ts';
-import {
-  freshDistributedEnv,
-  requireDistributedStack,
-  startDistributedCluster,
-  type DistributedCluster,
-} from '../helpers/distributed-cluster.ts';
+import { freshDistributedEnv, startDistributedCluster, type DistributedCluster } from '../helpers/distributed-cluster.ts';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('distributed mode under faults and with several instances', () => {
-  before(requireDistributedStack);
-
   describe('two gateways and two matchers', () => {
     let cluster: DistributedCluster;
     before(async () => {

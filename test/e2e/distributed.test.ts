@@ -1,13 +1,5 @@
-import { before } from 'node:test';
 import { defineCacheScenarios } from './scenarios.ts';
-import {
-  freshDistributedEnv,
-  requireDistributedStack,
-  startDistributedCluster,
-  type DistributedCluster,
-} from '../helpers/distributed-cluster.ts';
-
-before(requireDistributedStack);
+import { freshDistributedEnv, startDistributedCluster, type DistributedCluster } from '../helpers/distributed-cluster.ts';
 
 defineCacheScenarios('distributed: five services over Kafka, Milvus, MongoDB, S3', async (extra) => {
   const env = { ...freshDistributedEnv(), ...extra };

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { postJson, startCacheProcess, type CacheProcess } from '../helpers/cache-process.ts';
-import { freshDistributedEnv, requireDistributedStack, startDistributedCluster } from '../helpers/distributed-cluster.ts';
+import { freshDistributedEnv, startDistributedCluster } from '../helpers/distributed-cluster.ts';
 import { startUpstreamStandIn, type UpstreamStandIn } from '../helpers/upstream-stand-in.ts';
 
 interface Running {
@@ -187,10 +187,7 @@ defineVerifiedScenarios('embedded', async (env) => {
   };
 });
 
-describe('distributed stack', () => {
-  before(requireDistributedStack);
-  defineVerifiedScenarios('distributed, two gateways', async (env) => {
-    const cluster = await startDistributedCluster({ ...freshDistributedEnv(), ...env }, { gateways: 2, matchers: 1 });
-    return { urls: cluster.urls, output: () => cluster.output(), stop: () => cluster.destroy() };
-  });
+defineVerifiedScenarios('distributed, two gateways', async (env) => {
+  const cluster = await startDistributedCluster({ ...freshDistributedEnv(), ...env }, { gateways: 2, matchers: 1 });
+  return { urls: cluster.urls, output: () => cluster.output(), stop: () => cluster.destroy() };
 });
