@@ -1,5 +1,5 @@
 /**
- * Vector search of one scope at 100k and 1M vectors: the exact scan (FlatIndex, the reference) next
+ * Vector search of one scope at 100k and 1M vectors: the exact scan (a VectorIndex that never builds a graph, the reference) next
  * to the HNSW graph of the embedded mode (VectorIndex on usearch) in the same run, and Milvus of the
  * local stack (MilvusVectorStore; the stack runs Milvus Lite) at the sizes up to --milvus-max.
  * Reports build time, memory (RSS and V8 heap growth over the build), p50/p99 search latency of one
@@ -17,7 +17,7 @@
 import { parseArgs } from 'node:util';
 import { MilvusClient } from '@zilliz/milvus2-sdk-node';
 import type { VectorMatch, VectorQuery, VectorRecord } from '@llm-cache/core';
-import { FlatIndex, VectorIndex } from '@llm-cache/storage';
+import { VectorIndex } from '@llm-cache/storage';
 import { MilvusVectorStore } from '@llm-cache/storage/distributed';
 import { ClusteredVectors, requireServer, STACK, uniqueName } from '@llm-cache/testing';
 import { percentile, writeResults } from './lib.ts';
@@ -150,9 +150,9 @@ async function measureExact(
   size: number,
   records: VectorRecord[],
   queries: VectorQuery[],
-): Promise<{ row: Row; truth: string[][]; index: FlatIndex }> {
+): Promise<{ row: Row; truth: string[][]; index: VectorIndex }> {
   const before = memory();
-  const index = new FlatIndex();
+  const index = new VectorIndex({ annAbove: 0 });
   const seconds = insertAll('exact scan', records, (record) => index.upsert(record));
   const after = memory();
   const run = await runQueries('exact scan', queries, (query) => index.search(query));

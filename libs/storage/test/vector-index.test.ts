@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { VectorQuery, VectorRecord } from '@llm-cache/core';
-import { FlatIndex, openSqlite, SqliteVectorStore, VectorIndex, type VectorIndexOptions } from '@llm-cache/storage';
+import { openSqlite, SqliteVectorStore, VectorIndex, type VectorIndexOptions } from '@llm-cache/storage';
 import { ClusteredVectors } from '@llm-cache/testing';
 
 const DIMS = 64;
@@ -31,11 +31,14 @@ function fixture(seed = 7, scopeKey = 's1', embeddingModel = 'm1'): Fixture {
   return { data, points, records };
 }
 
+/** The exact reference: an index that never builds a graph, so every search is a full scan. */
+const exactIndex = (): VectorIndex => new VectorIndex({ annAbove: 0 });
+
 /** A graph index and the exact reference holding the same records, the graph built. */
-async function pair(t: TestContext, records: readonly VectorRecord[]): Promise<{ index: VectorIndex; reference: FlatIndex }> {
+async function pair(t: TestContext, records: readonly VectorRecord[]): Promise<{ index: VectorIndex; reference: VectorIndex }> {
   const index = new VectorIndex(OPTIONS);
   t.after(() => index.close());
-  const reference = new FlatIndex();
+  const reference = exactIndex();
   for (const record of records) {
     index.upsert(record);
     reference.upsert(record);
@@ -54,7 +57,7 @@ const queryNear = (f: Fixture, i: number, extra: Partial<VectorQuery> = {}): Vec
 });
 
 /** Share of queries whose top-1 agrees, and mean recall@10 of the graph against the scan. */
-function agreement(index: VectorIndex, reference: FlatIndex, queries: VectorQuery[]): { top1: number; recall10: number } {
+function agreement(index: VectorIndex, reference: VectorIndex, queries: VectorQuery[]): { top1: number; recall10: number } {
   let top1 = 0;
   let recall = 0;
   for (const query of queries) {
@@ -206,7 +209,7 @@ test('the store rebuilds the graph from SQLite at start, with replacements and d
   const [top] = await rebuilt.search({ ...queryNear(f, 0), vector: replacement, k: 1 });
   assert.equal(top?.id, f.records[1]?.id);
   assert.ok(!(await rebuilt.search(queryNear(f, 2))).some((m) => m.id === f.records[2]?.id));
-  const reference = new FlatIndex();
+  const reference = exactIndex();
   for (const record of f.records) if (record.id !== f.records[2]?.id) reference.upsert(record);
   reference.upsert({ ...(f.records[1] as VectorRecord), vector: replacement });
   let agree = 0;
