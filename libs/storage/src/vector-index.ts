@@ -172,6 +172,11 @@ export class VectorIndex {
 
   private dropGraph(scope: Scope): void {
     scope.graph = undefined;
+    this.caughtUp(scope);
+  }
+
+  /** The scope has no backlog left (its graph is complete, or gone): waiters go once no scope builds. */
+  private caughtUp(scope: Scope): void {
     scope.backlog = [];
     scope.backlogAt = 0;
     this.catchingUp.delete(scope);
@@ -191,8 +196,9 @@ export class VectorIndex {
   private buildStep(): void {
     const scope = this.catchingUp.values().next().value;
     if (!scope) return;
-    const { exact, graph } = scope;
-    if (!graph) return void this.catchingUp.delete(scope);
+    // Only scopes with a graph are catching up: dropGraph and close take them out of the set.
+    const { exact } = scope;
+    const graph = scope.graph as HnswGraph;
     const labels: number[] = [];
     const taken = new Set<number>();
     while (scope.building && labels.length < this.stepSize) {
@@ -210,12 +216,7 @@ export class VectorIndex {
     if (labels.length === this.stepSize && elapsed > 0) {
       this.stepSize = Math.round(Math.min(65_536, Math.max(16, (this.stepSize * BUILD_STEP_MS) / elapsed)));
     }
-    if (!scope.building) {
-      scope.backlog = [];
-      scope.backlogAt = 0;
-      this.catchingUp.delete(scope);
-      if (this.catchingUp.size === 0) this.release();
-    }
+    if (!scope.building) this.caughtUp(scope);
   }
 
   private release(): void {
