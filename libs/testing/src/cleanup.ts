@@ -8,12 +8,10 @@ import { STACK } from './stack.ts';
 // afterwards, so a long-lived local stack does not grow with each run (a Kafka holding thousands of
 // test partitions takes minutes to start, and a registry lists at most 1,000 subjects).
 
-/**
- * Deletes schema-registry subjects for good (a soft delete, then the permanent one).
- */
-export async function deleteRegistrySubjects(registryUrl: string, subjects: string[]): Promise<void> {
+/** Deletes schema-registry subjects for good (a soft delete, then the permanent one). */
+async function deleteRegistrySubjects(subjects: string[]): Promise<void> {
   for (const subject of subjects) {
-    const url = `${registryUrl}/subjects/${encodeURIComponent(subject)}`;
+    const url = `${STACK.registryUrl}/subjects/${encodeURIComponent(subject)}`;
     await fetch(url, { method: 'DELETE' });
     await fetch(`${url}?permanent=true`, { method: 'DELETE' });
   }
@@ -27,10 +25,7 @@ export async function dropKafkaPrefix(prefix: string): Promise<void> {
   try {
     const topics = (await admin.listTopics()).filter((topic) => topic.startsWith(prefix));
     if (topics.length > 0) await admin.deleteTopics({ topics });
-    await deleteRegistrySubjects(
-      STACK.registryUrl,
-      topics.map((topic) => `${topic}-value`),
-    );
+    await deleteRegistrySubjects(topics.map((topic) => `${topic}-value`));
   } finally {
     await admin.disconnect();
   }
