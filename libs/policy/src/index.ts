@@ -19,4 +19,4 @@ export { ENTRY_PRIOR_STRENGTH, entryThreshold, estimateRisk, wilsonUpper, zOf, t
 export { FalseHitBudget, type BudgetOptions } from './budget.ts';
 export { StaticPolicy, VerifiedPolicy, type VerifiedPolicyOptions } from './policies.ts';
 export { seededRandom } from './random.ts';
-export { settingsFor, STATIC_DECISIONS, verifiedOptions, type DecisionFields, type DecisionSettings } from './settings.ts';
+export { policyOf, settingsFor, STATIC_DECISIONS, type DecisionFields, type DecisionSettings } from './settings.ts';

@@ -109,11 +109,6 @@ export class ScoreStats {
     return { ...this.data, correct: [...this.data.correct], wrong: [...this.data.wrong] };
   }
 
-  /** Observations recorded in total. */
-  get size(): number {
-    return this.data.correct.reduce((a, b) => a + b, 0) + this.data.wrong.reduce((a, b) => a + b, 0);
-  }
-
   /**
    * How far explored lookups turned out worse than predicted: (wrong + 1) / (predicted + 1), never
    * below 1 and at most 3. Explored lookups are a random sample of the would-be hits, so this is the

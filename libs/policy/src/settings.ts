@@ -1,5 +1,4 @@
 import type { PolicyName } from './types.ts';
-import type { VerifiedPolicyOptions } from './policies.ts';
 
 /** The parameters a namespace may set; the configuration's `decision` has this shape. */
 export interface DecisionFields {
@@ -24,14 +23,9 @@ export function settingsFor(settings: DecisionSettings, namespace: string): Deci
   return { ...defaults, ...defined };
 }
 
-/** The verified policy's options for a namespace's settings. */
-export const verifiedOptions = (fields: DecisionFields): VerifiedPolicyOptions => ({
-  maxFalseHitRate: fields.maxFalseHitRate,
-  confidence: fields.confidence,
-  minScore: fields.minScore,
-  verifySampleRate: fields.verifySampleRate,
-  explorationFloor: fields.explorationFloor,
-});
+/** The policy of a namespace: its own, else the default (what settingsFor gives, without the copy). */
+export const policyOf = (settings: DecisionSettings, namespace: string): PolicyName =>
+  settings.namespaces[namespace]?.policy ?? settings.policy;
 
 /** Settings with every namespace on the static policy (what a matcher without configuration uses). */
 export const STATIC_DECISIONS: DecisionSettings = {

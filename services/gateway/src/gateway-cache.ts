@@ -7,6 +7,7 @@ import {
   entryThreshold,
   EVIDENCE_LEVELS,
   ScoreStats,
+  policyOf,
   settingsFor,
   STATIC_DECISIONS,
   zOf,
@@ -164,7 +165,7 @@ export class GatewayCache {
 
   /** Whether the namespace's lookups are decided by the verified policy (unless they name a threshold). */
   isVerified(namespace: string): boolean {
-    return this.deps.decision !== undefined && settingsFor(this.deps.decision, namespace).policy === 'verified';
+    return this.deps.decision !== undefined && policyOf(this.deps.decision, namespace) === 'verified';
   }
 
   async lookup(request: ResolvedRequest, options: LookupOptions): Promise<LookupResult> {

@@ -1,12 +1,11 @@
 import {
   countsFromCells,
+  policyOf,
   settingsFor,
-  StaticPolicy,
   VerifiedPolicy,
-  verifiedOptions,
   type DecisionKind,
-  type DecisionPolicy,
   type DecisionSettings,
+  type PolicyName,
 } from '@llm-cache/policy';
 import type { OutcomeStore } from '@llm-cache/storage';
 import type { Metrics } from '@llm-cache/telemetry';
@@ -33,7 +32,6 @@ interface VerifiedNamespace {
  * own budget over the lookups they see, so together they stay within it.
  */
 export class DecisionPolicies {
-  private readonly staticPolicy = new StaticPolicy();
   private readonly verified = new Map<string, VerifiedNamespace>();
 
   constructor(
@@ -43,11 +41,7 @@ export class DecisionPolicies {
   ) {}
 
   isVerified(namespace: string): boolean {
-    return settingsFor(this.settings, namespace).policy === 'verified';
-  }
-
-  get static(): DecisionPolicy {
-    return this.staticPolicy;
+    return policyOf(this.settings, namespace) === 'verified';
   }
 
   /** The verified policy of a namespace, with statistics at most a second old. */
@@ -56,7 +50,7 @@ export class DecisionPolicies {
     let state = this.verified.get(key);
     if (!state) {
       state = {
-        policy: new VerifiedPolicy(verifiedOptions(settingsFor(this.settings, namespace))),
+        policy: new VerifiedPolicy(settingsFor(this.settings, namespace)),
         readAt: 0,
         reading: undefined,
         recent: new Uint8Array(RATE_WINDOW),
@@ -83,9 +77,9 @@ export class DecisionPolicies {
   }
 
   /** Counts a decision for the metrics. */
-  count(tenant: string, namespace: string, policy: DecisionPolicy, decision: DecisionKind): void {
-    this.metrics.decisions.inc({ namespace, policy: policy.name, decision });
-    if (policy.name !== 'verified') return;
+  count(tenant: string, namespace: string, policy: PolicyName, decision: DecisionKind): void {
+    this.metrics.decisions.inc({ namespace, policy, decision });
+    if (policy !== 'verified') return;
     const state = this.verified.get(JSON.stringify([tenant, namespace]));
     if (!state) return;
     const explored = decision === 'explore' ? 1 : 0;

@@ -6,8 +6,6 @@ import type { CacheStores } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 import { DecisionPolicies } from './decisions.ts';
 
-export { DecisionPolicies } from './decisions.ts';
-
 export interface MatcherServiceDeps {
   bus: EventBus;
   stores: CacheStores;
@@ -33,13 +31,15 @@ export async function startMatcher(deps: MatcherServiceDeps): Promise<RunningSer
   const k = deps.candidates ?? 4;
   const policies = new DecisionPolicies(deps.decision ?? STATIC_DECISIONS, stores.outcomes, metrics);
 
-  /** The best candidate that is still there, live and in the request's scope. */
+  /** The best candidate scoring at least `minScore` that is still there, live and in the request's scope. */
   const bestLive = async (
     matches: VectorMatch[],
     scopeKey: string,
     now: number,
+    minScore = -Infinity,
   ): Promise<{ match: VectorMatch; entry: CacheEntry } | null> => {
     for (const match of matches) {
+      if (match.score < minScore) break;
       const entry = await stores.entries.get(match.id);
       if (!entry || (entry.expiresAt !== null && entry.expiresAt <= now) || entry.scopeKey !== scopeKey) continue;
       return { match, entry };
@@ -73,7 +73,7 @@ export async function startMatcher(deps: MatcherServiceDeps): Promise<RunningSer
         { candidate: found ? { score: found.match.score, hitCount: found.entry.hitCount, observations } : null, threshold },
         Math.random,
       );
-      policies.count(request.tenant, request.namespace, policy, decision.kind);
+      policies.count(request.tenant, request.namespace, policy.name, decision.kind);
       if (found && decision.verify) {
         verify = {
           entryId: found.entry.id,
@@ -85,14 +85,8 @@ export async function startMatcher(deps: MatcherServiceDeps): Promise<RunningSer
       }
       if (decision.kind !== 'hit') found = null;
     } else {
-      for (const match of matches) {
-        if (match.score < threshold) break;
-        const entry = await stores.entries.get(match.id);
-        if (!entry || (entry.expiresAt !== null && entry.expiresAt <= now) || entry.scopeKey !== request.scopeKey) continue;
-        found = { match, entry };
-        break;
-      }
-      policies.count(request.tenant, request.namespace, policies.static, found ? 'hit' : 'miss');
+      found = await bestLive(matches, request.scopeKey, now, threshold);
+      policies.count(request.tenant, request.namespace, 'static', found ? 'hit' : 'miss');
     }
     if (found) {
       const { match, entry } = found;
