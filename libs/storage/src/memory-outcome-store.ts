@@ -1,4 +1,5 @@
 import type { EntryObservation, FalseHitTotals, HitRecord, OutcomeCounts, OutcomeRecord, OutcomeStore } from './ports.ts';
+import { outcomeIncrements } from './outcome-increments.ts';
 
 interface NamespaceCounts {
   tenant: string;
@@ -42,18 +43,15 @@ export class MemoryOutcomeStore implements OutcomeStore {
     }
     const cellKey = `${outcome.level}:${outcome.bin}`;
     const cell = counts.cells.get(cellKey) ?? { level: outcome.level, bin: outcome.bin, correct: 0, wrong: 0 };
-    if (outcome.correct) cell.correct += 1;
-    else cell.wrong += 1;
+    const add = outcomeIncrements(outcome);
+    cell.correct += add.correct;
+    cell.wrong += add.wrong;
     counts.cells.set(cellKey, cell);
-    if (outcome.exploredRisk !== null) {
-      counts.explored += 1;
-      counts.exploredRisk += outcome.exploredRisk;
-      if (!outcome.correct) counts.exploredWrong += 1;
-    }
-    if (outcome.kind !== 'near-miss') {
-      if (outcome.correct) counts.hitsCorrect += 1;
-      else counts.hitsWrong += 1;
-    }
+    counts.explored += add.explored;
+    counts.exploredRisk += add.exploredRisk;
+    counts.exploredWrong += add.exploredWrong;
+    counts.hitsCorrect += add.hitsCorrect;
+    counts.hitsWrong += add.hitsWrong;
     return true;
   }
 

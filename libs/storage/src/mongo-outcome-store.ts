@@ -2,6 +2,7 @@ import { MongoClient, MongoServerError, type Collection, type MongoClientOptions
 import { CacheError } from '@llm-cache/core';
 import { ensureIndexes } from './mongo-indexes.ts';
 import type { EntryObservation, FalseHitTotals, HitRecord, OutcomeCounts, OutcomeRecord, OutcomeStore } from './ports.ts';
+import { outcomeIncrements } from './outcome-increments.ts';
 
 interface OutcomeIdDocument {
   _id: string;
@@ -82,8 +83,7 @@ export class MongoOutcomeStore implements OutcomeStore {
       throw storageError('record an outcome', error);
     }
     const observation: EntryObservation = { score: outcome.score, correct: outcome.correct, at: outcome.at };
-    const explored = outcome.exploredRisk !== null;
-    const onHit = outcome.kind !== 'near-miss';
+    const add = outcomeIncrements(outcome);
     const cell = `cells.${outcome.level}_${outcome.bin}`;
     await this.run('record an outcome', async () => {
       // FerretDB ignores $slice in $push: append, then trim what grew past `keep`.
@@ -97,13 +97,13 @@ export class MongoOutcomeStore implements OutcomeStore {
         {
           $setOnInsert: { tenant: outcome.tenant, namespace: outcome.namespace },
           $inc: {
-            [`${cell}.correct`]: outcome.correct ? 1 : 0,
-            [`${cell}.wrong`]: outcome.correct ? 0 : 1,
-            explored: explored ? 1 : 0,
-            exploredRisk: outcome.exploredRisk ?? 0,
-            exploredWrong: explored && !outcome.correct ? 1 : 0,
-            hitsCorrect: onHit && outcome.correct ? 1 : 0,
-            hitsWrong: onHit && !outcome.correct ? 1 : 0,
+            [`${cell}.correct`]: add.correct,
+            [`${cell}.wrong`]: add.wrong,
+            explored: add.explored,
+            exploredRisk: add.exploredRisk,
+            exploredWrong: add.exploredWrong,
+            hitsCorrect: add.hitsCorrect,
+            hitsWrong: add.hitsWrong,
           },
         },
         { upsert: true },

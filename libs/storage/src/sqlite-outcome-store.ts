@@ -1,4 +1,5 @@
 import type { EntryObservation, FalseHitTotals, HitRecord, OutcomeCounts, OutcomeRecord, OutcomeStore } from './ports.ts';
+import { outcomeIncrements } from './outcome-increments.ts';
 import type { SqliteDatabase } from './sqlite.ts';
 
 /** OutcomeStore on SQLite tables beside the entries: the embedded mode's durable outcomes. */
@@ -73,24 +74,16 @@ export class SqliteOutcomeStore implements OutcomeStore {
       const items = row ? (JSON.parse(row.items) as EntryObservation[]) : [];
       items.push({ score: outcome.score, correct: outcome.correct, at: outcome.at });
       this.statements.putObservations.run(outcome.entryId, JSON.stringify(items.slice(-keep)));
-      this.statements.count.run(
-        outcome.tenant,
-        outcome.namespace,
-        outcome.level,
-        outcome.bin,
-        outcome.correct ? 1 : 0,
-        outcome.correct ? 0 : 1,
-      );
-      const explored = outcome.exploredRisk !== null;
-      const onHit = outcome.kind !== 'near-miss';
+      const add = outcomeIncrements(outcome);
+      this.statements.count.run(outcome.tenant, outcome.namespace, outcome.level, outcome.bin, add.correct, add.wrong);
       this.statements.namespace.run(
         outcome.tenant,
         outcome.namespace,
-        explored ? 1 : 0,
-        outcome.exploredRisk ?? 0,
-        explored && !outcome.correct ? 1 : 0,
-        onHit && outcome.correct ? 1 : 0,
-        onHit && !outcome.correct ? 1 : 0,
+        add.explored,
+        add.exploredRisk,
+        add.exploredWrong,
+        add.hitsCorrect,
+        add.hitsWrong,
       );
       return true;
     });
