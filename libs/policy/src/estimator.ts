@@ -1,5 +1,5 @@
 import normalQuantile from '@stdlib/stats-base-dists-normal-quantile';
-import { binOf, binScore, evidenceLevel, SCORE_BINS, type ScoreStats } from './score-stats.ts';
+import { binOf, binScore, entryLevel, SCORE_BINS, type ScoreStats } from './score-stats.ts';
 import type { Candidate, Observation } from './types.ts';
 
 /** Weight, in observations, of the namespace's curve in an entry's own estimate. */
@@ -44,7 +44,7 @@ export function wilsonUpper(p: number, n: number, z: number): number {
  */
 export function estimateRisk(stats: ScoreStats, candidate: Candidate, z: number): RiskEstimate {
   const { score, observations } = candidate;
-  const level = evidenceLevel(candidate.hitCount + observations.length);
+  const level = entryLevel(candidate);
   const top = binOf(score);
   if (top < stats.firstBin) return { mean: 1, upper: 1, support: 0, evidence: 0, level };
   const curve = stats.curve(level);

@@ -6,7 +6,7 @@ export {
   binScore,
   countsFromCells,
   emptyCounts,
-  evidenceLevel,
+  entryLevel,
   EVIDENCE_LEVELS,
   SCORE_BINS,
   ScoreStats,

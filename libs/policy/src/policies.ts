@@ -1,10 +1,9 @@
 import { FalseHitBudget, type BudgetOptions } from './budget.ts';
 import { estimateRisk, zOf } from './estimator.ts';
-import { evidenceLevel, ScoreStats, type OutcomeSample, type ScoreCounts } from './score-stats.ts';
+import { entryLevel, ScoreStats, type OutcomeSample, type ScoreCounts } from './score-stats.ts';
 import type { Decision, DecisionInput, DecisionPolicy, RandomSource } from './types.ts';
 
-const levelOf = (input: DecisionInput): number =>
-  input.candidate ? evidenceLevel(input.candidate.hitCount + input.candidate.observations.length) : 0;
+const levelOf = (input: DecisionInput): number => (input.candidate ? entryLevel(input.candidate) : 0);
 
 /** One threshold for every entry: a hit when the score reaches it. */
 export class StaticPolicy implements DecisionPolicy {

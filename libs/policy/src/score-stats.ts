@@ -17,11 +17,15 @@ export const binOf = (score: number): number => Math.min(SCORE_BINS - 1, Math.ma
 /** The lowest score of a bin. */
 export const binScore = (bin: number): number => bin / SCORE_BINS;
 
-export function evidenceLevel(evidence: number): number {
+function evidenceLevel(evidence: number): number {
   if (evidence <= 0) return 0;
   if (evidence === 1) return 1;
   return evidence < 4 ? 2 : 3;
 }
+
+/** An entry's evidence level: the hits it served plus the outcomes it has seen. */
+export const entryLevel = (entry: { hitCount: number; observations: { length: number } }): number =>
+  evidenceLevel(entry.hitCount + entry.observations.length);
 
 /** A namespace's verified outcomes, as stored: counts per evidence level and score bin. */
 export interface ScoreCounts {

@@ -2,7 +2,7 @@ import type { Embedder } from '@llm-cache/core';
 import type { EventBus } from '@llm-cache/bus';
 import { TOPICS, type CacheOutcomeEvent, type CacheWriteEvent } from '@llm-cache/codec';
 import { cosine } from '@llm-cache/embedding';
-import { binOf, evidenceLevel } from '@llm-cache/policy';
+import { binOf, entryLevel } from '@llm-cache/policy';
 import type { CacheStores, OutcomeRecord } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 
@@ -63,7 +63,7 @@ export async function recordOutcome(stores: CacheStores, metrics: Metrics, event
   if (level === null) {
     const entry = await stores.entries.get(event.entryId);
     const observations = await stores.outcomes.observations(event.entryId);
-    level = evidenceLevel((entry?.hitCount ?? 0) + observations.length);
+    level = entryLevel({ hitCount: entry?.hitCount ?? 0, observations });
   }
   const record: OutcomeRecord = {
     id: event.outcomeId,
