@@ -15,12 +15,11 @@
  * memory the exact index freed.
  */
 import { parseArgs } from 'node:util';
-import { MilvusClient } from '@zilliz/milvus2-sdk-node';
 import type { VectorMatch, VectorQuery, VectorRecord } from '@llm-cache/core';
 import { VectorIndex } from '@llm-cache/storage';
 import { MilvusVectorStore } from '@llm-cache/storage/distributed';
-import { ClusteredVectors, requireServer, STACK, uniqueName } from '@llm-cache/testing';
-import { percentile, writeResults } from './lib.ts';
+import { ClusteredVectors, dropMilvusCollection, requireServer, STACK, uniqueName } from '@llm-cache/testing';
+import { formatTable, percentile, writeResults } from './lib.ts';
 import { writePlot } from './plot.ts';
 
 const { values } = parseArgs({
@@ -204,22 +203,29 @@ async function measureMilvus(size: number, records: VectorRecord[], queries: Vec
     return row(size, 'Milvus Lite (stack)', { seconds }, run, truth.slice(0, milvusQueries));
   } finally {
     await store.close();
-    const client = new MilvusClient({ address: STACK.milvusAddress, logLevel: 'error' });
-    await client.dropCollection({ collection_name: collection });
-    await client.closeConnection();
+    await dropMilvusCollection(collection);
   }
 }
 
 function printRows(rows: Row[]): void {
   console.log('\nVector search, one scope, one query at a time');
-  console.log('vectors    method                build s   RSS MB  heap MB   p50 ms    p99 ms  recall@1  recall@10');
-  const num = (value: number | undefined, digits: number, width: number): string =>
-    (value === undefined ? '-' : value.toFixed(digits)).padStart(width);
-  for (const r of rows) {
-    console.log(
-      `${String(r.size).padEnd(10)} ${r.method.padEnd(20)} ${num(r.buildSeconds, 1, 8)} ${num(r.rssMb, 0, 8)} ${num(r.heapMb, 0, 8)} ${num(r.p50Ms, 3, 8)} ${num(r.p99Ms, 3, 9)} ${num(r.recallAt1, 3, 9)} ${num(r.recallAt10, 3, 10)}`,
-    );
-  }
+  const num = (value: number | undefined, digits: number): string => (value === undefined ? '-' : value.toFixed(digits));
+  console.log(
+    formatTable(
+      ['vectors', 'method', 'build s', 'RSS MB', 'heap MB', 'p50 ms', 'p99 ms', 'recall@1', 'recall@10'],
+      rows.map((r) => [
+        String(r.size),
+        r.method,
+        num(r.buildSeconds, 1),
+        num(r.rssMb, 0),
+        num(r.heapMb, 0),
+        num(r.p50Ms, 3),
+        num(r.p99Ms, 3),
+        num(r.recallAt1, 3),
+        num(r.recallAt10, 3),
+      ]),
+    ),
+  );
 }
 
 try {

@@ -12,7 +12,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '@llm-cache/config';
 import { seededRandom, StaticPolicy, VerifiedPolicy } from '@llm-cache/policy';
-import { writeResults } from './lib.ts';
+import { formatTable, writeResults } from './lib.ts';
 import { writePlot } from './plot.ts';
 import { DEFAULT_PAIRS_FILE, pct, readPairs } from './qqp.ts';
 import { buildStream, replay, type ReplayedLookup } from './qqp-stream.ts';
@@ -153,13 +153,18 @@ console.log(
   `warm-up: first ${warmup} lookups (${(100 * warmupShare).toFixed(0)}%) left out; figures over the ${rows[0]?.figures.lookups ?? 0} semantic lookups after it`,
 );
 console.log('false-hit rate = wrong hits / semantic lookups; dup hit rate = duplicates answered right from the cache / duplicates');
-console.log('policy                                 false-hit  wrong/hits  dup hit rate   hits  explored  upstream  verified');
-for (const row of rows) {
-  const f = row.figures;
-  console.log(
-    `${row.name.padEnd(38)} ${pct(f.falseHitRate)}    ${pct(f.wrongShareOfHits)}      ${pct(f.duplicateHitRate)}  ${String(f.hits).padStart(5)}   ${pct(f.explorationRate)}   ${pct(f.upstreamRate)}  ${String(f.verifications).padStart(8)}`,
-  );
-}
+console.log(
+  formatTable(
+    ['policy', 'false-hit', 'wrong/hits', 'dup hit rate', 'hits', 'explored', 'upstream', 'verified'],
+    rows.map(({ name, figures: f }) => [
+      name,
+      ...[f.falseHitRate, f.wrongShareOfHits, f.duplicateHitRate].map((x) => pct(x).trim()),
+      String(f.hits),
+      ...[f.explorationRate, f.upstreamRate].map((x) => pct(x).trim()),
+      String(f.verifications),
+    ]),
+  ),
+);
 const worst = verifiedRuns.reduce((w, r) => Math.max(w, r.figures.falseHitRate), 0);
 const weakest = verifiedRuns.reduce((w, r) => Math.min(w, r.figures.duplicateHitRate), 1);
 console.log(
