@@ -12,7 +12,7 @@ interface NamespaceCounts {
   hitsWrong: number;
 }
 
-const emptyCounts = (): OutcomeCounts => ({ cells: [], explored: 0, exploredRisk: 0, exploredWrong: 0 });
+const emptyCounts = (): OutcomeCounts => ({ cells: [], explored: 0, exploredRisk: 0, exploredWrong: 0, hitsCorrect: 0, hitsWrong: 0 });
 
 /** OutcomeStore in memory: the default where no durable one is configured, and the reference for the others. */
 export class MemoryOutcomeStore implements OutcomeStore {
@@ -67,6 +67,8 @@ export class MemoryOutcomeStore implements OutcomeStore {
       explored: counts.explored,
       exploredRisk: counts.exploredRisk,
       exploredWrong: counts.exploredWrong,
+      hitsCorrect: counts.hitsCorrect,
+      hitsWrong: counts.hitsWrong,
     };
   }
 

@@ -129,6 +129,8 @@ export class MongoOutcomeStore implements OutcomeStore {
       explored: document?.explored ?? 0,
       exploredRisk: document?.exploredRisk ?? 0,
       exploredWrong: document?.exploredWrong ?? 0,
+      hitsCorrect: document?.hitsCorrect ?? 0,
+      hitsWrong: document?.hitsWrong ?? 0,
     };
   }
 

@@ -99,12 +99,17 @@ export interface EntryObservation {
   at: number;
 }
 
-/** A namespace's outcomes, counted per evidence level and score bin, plus how explored hits turned out. */
+/**
+ * A namespace's outcomes, counted per evidence level and score bin, plus how explored hits turned out
+ * and the outcomes of its served and explored hits (its FalseHitTotals).
+ */
 export interface OutcomeCounts {
   cells: Array<{ level: number; bin: number; correct: number; wrong: number }>;
   explored: number;
   exploredRisk: number;
   exploredWrong: number;
+  hitsCorrect: number;
+  hitsWrong: number;
 }
 
 /** Outcomes of served and explored hits of one namespace: the observed false-hit rate is wrong / (correct + wrong). */

@@ -49,8 +49,11 @@ export class SqliteOutcomeStore implements OutcomeStore {
       cells: db.prepare<[string, string], { level: number; bin: number; correct: number; wrong: number }>(
         'SELECT level, bin, correct, wrong FROM outcome_counts WHERE tenant = ? AND namespace = ? ORDER BY level, bin',
       ),
-      namespaceRow: db.prepare<[string, string], { explored: number; explored_risk: number; explored_wrong: number }>(
-        'SELECT explored, explored_risk, explored_wrong FROM outcome_namespaces WHERE tenant = ? AND namespace = ?',
+      namespaceRow: db.prepare<
+        [string, string],
+        { explored: number; explored_risk: number; explored_wrong: number; hits_correct: number; hits_wrong: number }
+      >(
+        'SELECT explored, explored_risk, explored_wrong, hits_correct, hits_wrong FROM outcome_namespaces WHERE tenant = ? AND namespace = ?',
       ),
       totals: db.prepare<[], { tenant: string; namespace: string; hits_correct: number; hits_wrong: number }>(
         'SELECT tenant, namespace, hits_correct, hits_wrong FROM outcome_namespaces WHERE hits_correct + hits_wrong > 0 ORDER BY tenant, namespace',
@@ -105,6 +108,8 @@ export class SqliteOutcomeStore implements OutcomeStore {
       explored: row?.explored ?? 0,
       exploredRisk: row?.explored_risk ?? 0,
       exploredWrong: row?.explored_wrong ?? 0,
+      hitsCorrect: row?.hits_correct ?? 0,
+      hitsWrong: row?.hits_wrong ?? 0,
     };
   }
 

@@ -46,6 +46,8 @@ for (const [name, open] of ADAPTERS) {
       explored: 0,
       exploredRisk: 0,
       exploredWrong: 0,
+      hitsCorrect: 0,
+      hitsWrong: 0,
     });
   });
 
@@ -64,7 +66,16 @@ for (const [name, open] of ADAPTERS) {
     assert.equal(counts.explored, 2);
     assert.ok(Math.abs(counts.exploredRisk - 0.15) < 1e-9);
     assert.equal(counts.exploredWrong, 1);
-    assert.deepEqual(await store.counts('t2', 'ns'), { cells: [], explored: 0, exploredRisk: 0, exploredWrong: 0 });
+    assert.equal(counts.hitsCorrect, 2);
+    assert.equal(counts.hitsWrong, 1);
+    assert.deepEqual(await store.counts('t2', 'ns'), {
+      cells: [],
+      explored: 0,
+      exploredRisk: 0,
+      exploredWrong: 0,
+      hitsCorrect: 0,
+      hitsWrong: 0,
+    });
     assert.deepEqual(await store.falseHitTotals(), [
       { tenant: 't1', namespace: 'ns', correct: 2, wrong: 1 },
       { tenant: 't1', namespace: 'other', correct: 0, wrong: 1 },

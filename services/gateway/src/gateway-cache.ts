@@ -275,9 +275,8 @@ export class GatewayCache {
    */
   async decisionReport(tenant: string, namespace: string): Promise<DecisionReport> {
     const settings = settingsFor(this.deps.decision ?? STATIC_DECISIONS, namespace);
-    const outcomes = this.deps.stores.outcomes;
-    const [counts, totals] = await Promise.all([outcomes.counts(tenant, namespace), outcomes.falseHitTotals()]);
-    const hits = totals.find((t) => t.tenant === tenant && t.namespace === namespace) ?? { correct: 0, wrong: 0 };
+    const counts = await this.deps.stores.outcomes.counts(tenant, namespace);
+    const hits = { correct: counts.hitsCorrect, wrong: counts.hitsWrong };
     const stats = new ScoreStats(countsFromCells(counts), settings.minScore);
     const z = zOf(settings.confidence);
     // The least evidence (hits plus outcomes) of each level: 0, 1, 2 and 4.
