@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Embedder } from '@llm-cache/core';
 import { secretsOf, type Config } from '@llm-cache/config';
 import { MemoryBus } from '@llm-cache/bus';
-import { openSqlite, sqliteCacheStores, SqliteTokenStore, type CacheStores } from '@llm-cache/storage';
+import { lockDataDir, openSqlite, sqliteCacheStores, SqliteTokenStore, type CacheStores } from '@llm-cache/storage';
 import { createLogger, Metrics, type Logger } from '@llm-cache/telemetry';
 import type { RunningGateway } from '@llm-cache/gateway';
 import { createEmbedder } from './embedder-factory.ts';
@@ -18,22 +18,34 @@ export interface RunningCache {
 
 /**
  * Embedded mode: every service in this process over the in-process bus, with SQLite, the in-memory
- * vector index, a local object folder and the local embedding model.
+ * vector index, a local object folder and the local embedding model. The data folder is locked for
+ * this process first: a second server on it is refused (see lockDataDir) rather than left to diverge.
  */
 export async function startEmbedded(config: Config, options: { logger?: Logger; embedder?: Embedder } = {}): Promise<RunningCache> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, secrets: secretsOf(config) });
   const metrics = new Metrics();
   const dataDir = resolve(config.dataDir);
   const started = Date.now();
-  const embedder = options.embedder ?? (await createEmbedder(config, logger));
+  const lock = lockDataDir(dataDir);
+  let embedder: Embedder;
+  try {
+    embedder = options.embedder ?? (await createEmbedder(config, logger));
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   const db = openSqlite(resolve(dataDir, 'llm-cache.db'));
   const stores = sqliteCacheStores(db, resolve(dataDir, 'objects'), config.vectorIndex);
   const bus = new MemoryBus({ logger, metrics });
   const shutdown = async (): Promise<void> => {
-    await bus.close();
-    await stores.close();
-    db.close();
-    if (!options.embedder) await embedder.close();
+    try {
+      await bus.close();
+      await stores.close();
+      db.close();
+      if (!options.embedder) await embedder.close();
+    } finally {
+      lock.release();
+    }
   };
   try {
     const { services, gateway } = await startServices(SERVICE_NAMES, {

@@ -3,6 +3,7 @@ export type { OutcomeStore, OutcomeRecord, OutcomeCounts, EntryObservation, Fals
 export { MemoryOutcomeStore } from './memory-outcome-store.ts';
 export { SqliteOutcomeStore } from './sqlite-outcome-store.ts';
 export { openSqlite, type SqliteDatabase } from './sqlite.ts';
+export { lockDataDir, type DataDirLock } from './data-dir-lock.ts';
 export { SqliteEntryStore } from './sqlite-entry-store.ts';
 export { SqliteVectorStore } from './sqlite-vector-store.ts';
 export { FsObjectStore } from './fs-object-store.ts';

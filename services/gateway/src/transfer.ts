@@ -1,6 +1,7 @@
 import { Ajv } from 'ajv';
 import { CacheError } from '@llm-cache/core';
 import type { CacheWriteEvent } from '@llm-cache/codec';
+import { jsonShape, loneSurrogateError } from './http/limits.ts';
 
 /** The first line of an export: what made it and with which embedding models. */
 export interface ExportHeader {
@@ -88,6 +89,9 @@ export function parseExport(text: string): { header: ExportHeader | null; entrie
         `line ${index + 1}: ${problem?.instancePath || 'entry'} ${problem?.message ?? 'is invalid'}`,
       );
     }
+    // As for JSON bodies: a lone surrogate would not survive storage as UTF-8 (see installJsonParser).
+    const { loneSurrogate } = jsonShape(value, 'entry');
+    if (loneSurrogate) throw loneSurrogateError(loneSurrogate, `line ${index + 1}: `);
     entries.push(value);
   }
   return { header, entries };

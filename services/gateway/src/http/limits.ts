@@ -3,20 +3,93 @@ import { LRUCache } from 'lru-cache';
 import secureJson from 'secure-json-parse';
 import { CacheError } from '@llm-cache/core';
 
-/** Deepest nesting of a parsed JSON value (a scalar is 0). Iterative, so hostile input cannot overflow the stack. */
-export function jsonDepth(value: unknown): number {
-  let deepest = 0;
-  const stack: Array<[unknown, number]> = [[value, 0]];
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop() as [unknown, number];
-    if (node === null || typeof node !== 'object') continue;
-    deepest = Math.max(deepest, depth + 1);
-    for (const child of Object.values(node as Record<string, unknown>)) stack.push([child, depth + 1]);
-  }
-  return deepest;
+/**
+ * A lone (unpaired) UTF-16 surrogate. With the `u` flag a well-formed pair is one code point, so only
+ * a lone half matches `\p{Surrogate}` (what `String.prototype.isWellFormed` tests on Node 20, which the
+ * ES2023 lib this code compiles against does not declare).
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** What one walk over a parsed JSON body finds: its nesting depth and the first ill-formed string. */
+export interface JsonShape {
+  /** Deepest nesting (a scalar is 0). */
+  depth: number;
+  /** Where a string value or key holds a lone surrogate, e.g. `body.messages[0].content`; undefined when none does. */
+  loneSurrogate?: { path: string; codeUnit: string; index: number };
 }
 
-/** Replaces Fastify's JSON parser with one that also refuses bodies nested deeper than maxDepth. */
+interface Frame {
+  node: unknown;
+  depth: number;
+  parent: Frame | undefined;
+  key: string | number | undefined;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function pathOf(frame: Frame | undefined, root: string): string {
+  const parts: string[] = [];
+  for (let at = frame; at?.key !== undefined; at = at.parent) {
+    const key = at.key;
+    parts.unshift(typeof key === 'number' ? `[${key}]` : IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
+  }
+  return `${root}${parts.join('')}`;
+}
+
+function loneSurrogateIn(text: string, path: () => string): JsonShape['loneSurrogate'] {
+  const match = LONE_SURROGATE.exec(text);
+  if (!match) return undefined;
+  const codeUnit = `\\u${match[0].charCodeAt(0).toString(16).padStart(4, '0')}`;
+  return { path: path(), codeUnit, index: match.index };
+}
+
+/**
+ * Depth and well-formedness of a parsed JSON value in one iterative walk, so hostile input cannot
+ * overflow the stack. Object keys are checked too (metadata keys are stored as given). Paths start
+ * with `root`.
+ */
+export function jsonShape(value: unknown, root = 'body'): JsonShape {
+  let deepest = 0;
+  const stack: Frame[] = [{ node: value, depth: 0, parent: undefined, key: undefined }];
+  while (stack.length > 0) {
+    const frame = stack.pop() as Frame;
+    const { node, depth } = frame;
+    if (typeof node === 'string') {
+      const loneSurrogate = loneSurrogateIn(node, () => pathOf(frame, root));
+      if (loneSurrogate) return { depth: deepest, loneSurrogate };
+      continue;
+    }
+    if (node === null || typeof node !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (Array.isArray(node)) {
+      node.forEach((child, index) => stack.push({ node: child, depth: depth + 1, parent: frame, key: index }));
+      continue;
+    }
+    for (const [key, child] of Object.entries(node as Record<string, unknown>)) {
+      const loneSurrogate = loneSurrogateIn(key, () => `a key of ${pathOf(frame, root)}`);
+      if (loneSurrogate) return { depth: deepest, loneSurrogate };
+      stack.push({ node: child, depth: depth + 1, parent: frame, key });
+    }
+  }
+  return { depth: deepest };
+}
+
+/** The refusal of a string with a lone surrogate: `where` names the field. */
+export function loneSurrogateError(found: NonNullable<JsonShape['loneSurrogate']>, where = ''): CacheError {
+  return new CacheError(
+    'LLMCACHE_VALIDATION',
+    `${where}${found.path} holds a lone UTF-16 surrogate (${found.codeUnit} at character ${found.index}): ` +
+      'text must be well-formed Unicode, each surrogate escape part of a pair',
+  );
+}
+
+/**
+ * Replaces Fastify's JSON parser with one that also refuses bodies nested deeper than maxDepth and
+ * strings (values or keys) holding a lone UTF-16 surrogate, for every route. JSON may spell one
+ * (`"\ud800"`), but SQLite, MongoDB and the Avro records on the bus store UTF-8, which cannot: the
+ * stored text would come back as U+FFFD after a restart or from another process, so an answer served
+ * would change. Refused here, no such text reaches a store, the bus or an upstream provider.
+ */
 export function installJsonParser(app: FastifyInstance, maxDepth: number): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
@@ -28,8 +101,10 @@ export function installJsonParser(app: FastifyInstance, maxDepth: number): void 
     } catch (error) {
       return done(new CacheError('LLMCACHE_BAD_REQUEST', `the body is not valid JSON: ${(error as Error).message}`), undefined);
     }
-    if (jsonDepth(value) > maxDepth)
+    const shape = jsonShape(value);
+    if (shape.depth > maxDepth)
       return done(new CacheError('LLMCACHE_BAD_REQUEST', `the JSON body is nested deeper than ${maxDepth} levels`), undefined);
+    if (shape.loneSurrogate) return done(loneSurrogateError(shape.loneSurrogate), undefined);
     return done(null, value);
   });
 }
