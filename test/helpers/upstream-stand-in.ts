@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestContext } from 'node:test';
 
@@ -6,6 +6,17 @@ export interface StandInCall {
   body: Record<string, unknown>;
   authorization: string | undefined;
 }
+
+/** A scripted misbehaviour for one call, for tests of upstream failures. */
+export type StandInFault =
+  /** Any status, headers and body (a string is sent as is, anything else as JSON). */
+  | { kind: 'reply'; status: number; headers?: Record<string, string>; body: unknown }
+  /** A stream of only `data: [DONE]`. */
+  | { kind: 'done-only' }
+  /** A stream of `chunks` content chunks, then `end`: the connection cut, silence, an error event, or [DONE] without a finish_reason. */
+  | { kind: 'stream'; chunks: number; end: 'cut' | 'stall' | 'error-event' | 'no-finish' }
+  /** No answer at all: the request is read and the response never begins. */
+  | { kind: 'hang' };
 
 export interface UpstreamStandIn {
   url: string;
@@ -21,6 +32,8 @@ export interface UpstreamStandIn {
   failStatus: number | null;
   /** When set, the answer to a question (the default names the call and echoes the question). */
   answer: ((question: string) => string) | null;
+  /** Misbehaviours for the next calls, one a call, first in first out; then calls are answered normally again. */
+  faults: StandInFault[];
 }
 
 const readBody = async (request: IncomingMessage): Promise<string> => {
@@ -35,13 +48,40 @@ const lastUserText = (body: Record<string, unknown>): string => {
   return typeof last?.content === 'string' ? last.content : '';
 };
 
+async function misbehave(response: ServerResponse, fault: StandInFault, id: string, model: string): Promise<void> {
+  if (fault.kind === 'hang') return;
+  if (fault.kind === 'reply') {
+    const text = typeof fault.body === 'string' ? fault.body : JSON.stringify(fault.body);
+    response.writeHead(fault.status, { 'content-type': 'application/json', ...fault.headers }).end(text);
+    return;
+  }
+  response.writeHead(200, { 'content-type': 'text/event-stream' });
+  if (fault.kind === 'done-only') {
+    response.end('data: [DONE]\n\n');
+    return;
+  }
+  const created = Math.floor(Date.now() / 1000);
+  for (let i = 0; i < fault.chunks; i++) {
+    const delta = i === 0 ? { role: 'assistant', content: 'Part ' } : { content: `${i} ` };
+    response.write(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  if (fault.end === 'cut') response.destroy();
+  else if (fault.end === 'error-event')
+    response.end('data: {"error":{"message":"The server had an error while processing your request.","type":"server_error"}}\n\n');
+  else if (fault.end === 'no-finish') response.end('data: [DONE]\n\n');
+  // 'stall': the stream stays open and silent until the stand-in closes
+}
+
 /**
  * A local OpenAI-compatible chat model for tests (the hosted API cannot be reached here). It answers
  * `Answer #<n> to: <question>` so a test can tell which call produced an answer, and streams it word
  * by word with a delay between chunks.
  */
 export async function startUpstreamStandIn(t: TestContext | { after: (fn: () => Promise<void>) => void }): Promise<UpstreamStandIn> {
-  const state: UpstreamStandIn = { url: '', calls: [], finish: 'stop', chunkDelayMs: 20, failStatus: null, answer: null };
+  const state: UpstreamStandIn = { url: '', calls: [], finish: 'stop', chunkDelayMs: 20, failStatus: null, answer: null, faults: [] };
   const server: Server = createServer(async (request, response) => {
     if (request.method !== 'POST' || !request.url?.endsWith('/chat/completions')) {
       response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
@@ -49,6 +89,11 @@ export async function startUpstreamStandIn(t: TestContext | { after: (fn: () => 
     }
     const body = JSON.parse(await readBody(request)) as Record<string, unknown>;
     state.calls.push({ body, authorization: request.headers.authorization });
+    const fault = state.faults.shift();
+    if (fault) {
+      await misbehave(response, fault, `chatcmpl-standin-${state.calls.length}`, String(body.model));
+      return;
+    }
     if (state.failStatus !== null) {
       const message = `Incorrect API key provided: ${request.headers.authorization ?? '(none)'}`;
       response

@@ -15,6 +15,9 @@ export const ERROR_CODES = {
   LLMCACHE_RATE_LIMITED: { status: 429, retryable: true },
   LLMCACHE_TIMEOUT: { status: 504, retryable: true },
   LLMCACHE_UPSTREAM: { status: 502, retryable: true },
+  LLMCACHE_UPSTREAM_TIMEOUT: { status: 504, retryable: true },
+  /** The model refused the request: the gateway answers with the model's own 4xx and error; this code fills a missing one. */
+  LLMCACHE_UPSTREAM_REJECTED: { status: 400, retryable: false },
   LLMCACHE_UPSTREAM_NOT_CONFIGURED: { status: 503, retryable: false },
   LLMCACHE_UNAVAILABLE: { status: 503, retryable: true },
   LLMCACHE_CONFIG: { status: 500, retryable: false },

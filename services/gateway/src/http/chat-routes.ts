@@ -8,7 +8,18 @@ import { parseCacheControl, type CacheDirectives } from './cache-control.ts';
 import { cachedCompletion, cachedStreamEvents, usageOf } from './chat-replay.ts';
 import type { CacheRouteDefaults } from './cache-routes.ts';
 import { tenantOf } from './auth-routes.ts';
-import { chatBodySchema, chatReplySchema, ERROR_REPLIES } from './schemas.ts';
+import { chatBodySchema, chatReplySchema, ERROR_REPLIES, UPSTREAM_REPLIES } from './schemas.ts';
+import {
+  isChatChunk,
+  isChatCompletion,
+  notACompletion,
+  sendRefusal,
+  SilenceWatchdog,
+  streamErrorEvent,
+  upstreamFailure,
+  upstreamRefusal,
+  type UpstreamRefusal,
+} from './upstream-errors.ts';
 
 export interface UpstreamOptions {
   baseUrl?: string | undefined;
@@ -23,8 +34,6 @@ interface ChatBody {
   stream_options?: { include_usage?: boolean };
   [key: string]: unknown;
 }
-
-type ChatCompletion = OpenAI.Chat.Completions.ChatCompletion;
 
 export interface TemperaturePolicy {
   above: number;
@@ -84,6 +93,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
         apiKey: upstream.apiKey,
         timeout: upstream.timeoutMs,
         maxRetries: 0,
+        logLevel: 'off',
       }));
     if (request.principal?.tokenId) {
       throw new CacheError(
@@ -93,13 +103,12 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
     }
     const auth = request.headers.authorization;
     const callerKey = typeof auth === 'string' && auth.startsWith('Bearer ') ? auth.slice(7) : 'unset';
-    return new OpenAI({ baseURL: upstream.baseUrl, apiKey: callerKey, timeout: upstream.timeoutMs, maxRetries: 0 });
+    return new OpenAI({ baseURL: upstream.baseUrl, apiKey: callerKey, timeout: upstream.timeoutMs, maxRetries: 0, logLevel: 'off' });
   };
 
-  const upstreamError = (error: unknown): CacheError => {
-    if (error instanceof CacheError) return error;
-    const status = error instanceof OpenAI.APIError ? ` (status ${error.status ?? 'none'})` : '';
-    return new CacheError('LLMCACHE_UPSTREAM', `upstream model call failed${status}`, { cause: error });
+  const refuse = (reply: FastifyReply, request: FastifyRequest, refusal: UpstreamRefusal, status: 'miss' | 'bypass'): FastifyReply => {
+    logger.info({ reqId: request.id, status: refusal.status, code: refusal.error.code }, 'upstream refused the request');
+    return sendRefusal(reply, refusal, status);
   };
 
   const remember = (
@@ -156,56 +165,77 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
     miss: CacheMissEvent | null,
     status: 'miss' | 'bypass',
     directives: CacheDirectives,
-  ): Promise<void> => {
+  ): Promise<FastifyReply | undefined> => {
     const client = upstreamClient(request);
+    const watchdog = new SilenceWatchdog(upstream.timeoutMs);
     const stopUpstream = metrics.time('upstream');
-    let stream;
-    try {
-      stream = await client.chat.completions.create({
-        ...(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming),
-        stream: true,
-      });
-    } catch (error) {
-      throw upstreamError(error);
-    }
-    reply.hijack();
-    reply.raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-      'x-llmcache': status,
-      'x-request-id': request.id,
+    let clientGone = false;
+    reply.raw.on('close', () => {
+      if (reply.raw.writableFinished) return;
+      clientGone = true;
+      watchdog.abort();
     });
+    // The response starts with the first chunk: until then a failure is still a plain JSON error.
+    let started = false;
     let answer = '';
     let finish: string | null = null;
     let choices = 0;
-    let aborted = false;
-    reply.raw.on('close', () => {
-      if (!reply.raw.writableFinished) {
-        aborted = true;
-        stream.controller.abort();
-      }
-    });
+    let failure: CacheError | undefined;
     try {
-      for await (const chunk of stream) {
+      const stream = await client.chat.completions.create(
+        { ...(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsStreaming), stream: true },
+        { signal: watchdog.signal },
+      );
+      // An abort (silence, or the client leaving) ends this loop quietly rather than throwing.
+      for await (const chunk of stream as AsyncIterable<unknown>) {
+        watchdog.touch();
+        if (!isChatChunk(chunk)) continue;
+        if (!started) {
+          started = true;
+          reply.hijack();
+          reply.raw.writeHead(200, {
+            'content-type': 'text/event-stream; charset=utf-8',
+            'cache-control': 'no-cache',
+            connection: 'keep-alive',
+            'x-llmcache': status,
+            'x-request-id': request.id,
+          });
+        }
         reply.raw.write(`data: ${JSON.stringify(chunk)}\n\n`);
         for (const choice of chunk.choices) {
-          choices = Math.max(choices, choice.index + 1);
-          if (choice.index !== 0) continue;
+          const index = typeof choice.index === 'number' ? choice.index : 0;
+          choices = Math.max(choices, index + 1);
+          if (index !== 0) continue;
           answer += choice.delta?.content ?? '';
           if (choice.delta?.tool_calls) finish = 'tool_calls';
           if (choice.finish_reason) finish = finish === 'tool_calls' ? finish : choice.finish_reason;
         }
       }
-      reply.raw.end('data: [DONE]\n\n');
+      if (watchdog.timedOut) failure = upstreamFailure(undefined, true, upstream.timeoutMs);
+      else if (finish === null && !clientGone)
+        failure = notACompletion(started ? 'its stream ended without a finish_reason' : 'its stream had no chunk');
     } catch (error) {
-      aborted = true;
-      logger.warn({ reqId: request.id, err: upstreamError(error) }, 'upstream stream ended early');
-      reply.raw.end();
+      const refusal = started ? undefined : upstreamRefusal(error);
+      if (refusal) return refuse(reply, request, refusal, status);
+      failure = upstreamFailure(error, watchdog.timedOut, upstream.timeoutMs);
     } finally {
+      watchdog.stop();
       stopUpstream();
     }
-    if (!aborted && finish === 'stop' && choices === 1) remember(resolved, request.id, answer, miss, directives);
+    if (clientGone) {
+      if (!started) reply.hijack();
+      reply.raw.destroy();
+      return undefined;
+    }
+    if (failure && !started) throw failure;
+    if (failure) {
+      logger.warn({ reqId: request.id, err: failure }, 'upstream stream broke off');
+      reply.raw.end(streamErrorEvent(failure));
+      return undefined;
+    }
+    reply.raw.end('data: [DONE]\n\n');
+    if (finish === 'stop' && choices === 1) remember(resolved, request.id, answer, miss, directives);
+    return undefined;
   };
 
   const completeMiss = async (
@@ -218,18 +248,23 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
     directives: CacheDirectives,
   ): Promise<FastifyReply> => {
     const client = upstreamClient(request);
+    const watchdog = new SilenceWatchdog(upstream.timeoutMs);
     const stopUpstream = metrics.time('upstream');
-    let completion: ChatCompletion;
+    let completion: unknown;
     try {
-      completion = await client.chat.completions.create({
-        ...(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming),
-        stream: false,
-      });
+      completion = await client.chat.completions.create(
+        { ...(body as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming), stream: false },
+        { signal: watchdog.signal },
+      );
     } catch (error) {
-      throw upstreamError(error);
+      const refusal = upstreamRefusal(error);
+      if (refusal) return refuse(reply, request, refusal, status);
+      throw upstreamFailure(error, watchdog.timedOut, upstream.timeoutMs);
     } finally {
+      watchdog.stop();
       stopUpstream();
     }
+    if (!isChatCompletion(completion)) throw notACompletion('its answer is not a chat completion');
     const [choice] = completion.choices;
     if (
       completion.choices.length === 1 &&
@@ -250,7 +285,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
         summary: 'OpenAI-compatible chat completion, answered from the cache when a close enough request was answered before',
         tags: ['openai'],
         body: chatBodySchema,
-        response: { 200: chatReplySchema, ...ERROR_REPLIES, 502: { $ref: 'Error#' }, 503: { $ref: 'Error#' } },
+        response: { 200: chatReplySchema, ...ERROR_REPLIES, ...UPSTREAM_REPLIES },
       },
     },
     async (request, reply) => {

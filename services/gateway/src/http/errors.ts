@@ -37,9 +37,16 @@ export function frameworkError(error: FastifyError, request: FastifyRequest, rep
 export function installErrorHandlers(app: FastifyInstance, logger: Logger, secrets: readonly string[] = []): void {
   // An upstream or a store may echo a credential in its error text: it never reaches the client.
   const scrub = secretScrubber(secrets);
+  const scrubAll = (value: unknown): unknown => {
+    if (typeof value === 'string') return scrub(value);
+    if (Array.isArray(value)) return value.map(scrubAll);
+    if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, scrubAll(v)]));
+    return value;
+  };
+  // Every field of an error, since one passed through from the upstream carries more than a message.
   app.addHook('preSerialization', async (_request, _reply, payload: unknown) => {
-    const error = (payload as { error?: { message?: unknown } } | null)?.error;
-    if (error && typeof error.message === 'string') error.message = scrub(error.message);
+    const body = payload as { error?: unknown } | null;
+    if (typeof body?.error === 'object' && body.error !== null) body.error = scrubAll(body.error);
     return payload;
   });
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {

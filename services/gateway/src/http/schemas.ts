@@ -18,6 +18,8 @@ export const errorSchema = {
       type: 'object',
       required: ['code', 'message'],
       properties: { code: { type: 'string' }, message: { type: 'string' } },
+      description: "An error passed through from the upstream model keeps its other fields (OpenAI's type and param).",
+      additionalProperties: true,
     },
   },
 } as const;
@@ -151,7 +153,8 @@ export const chatReplySchema = {
     'text/event-stream': {
       schema: {
         type: 'object',
-        description: 'One server-sent event: its data is a chat.completion.chunk object as JSON, or [DONE] at the end.',
+        description:
+          'One server-sent event: its data is a chat.completion.chunk object as JSON, or [DONE] at the end; a stream the upstream model broke off ends instead with an {"error": {"code", "message"}} event.',
         required: ['data'],
         properties: { data: { type: 'string' }, event: { type: 'string' }, id: { type: 'string' } },
       },
@@ -217,6 +220,18 @@ export const ERROR_REPLIES = {
   404: { $ref: 'Error#' },
   413: { $ref: 'Error#' },
   415: { $ref: 'Error#' },
+} as const;
+
+const errorReply = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: 'Error#' } } } }) as const;
+
+/** What a route that calls the upstream model may answer besides ERROR_REPLIES. */
+export const UPSTREAM_REPLIES = {
+  '4xx': errorReply(
+    'The upstream model refused the request: its own status and error object (code and message always set), and its Retry-After on 429',
+  ),
+  502: errorReply('The upstream model failed: no connection, a 5xx, or an answer or stream that is not a chat completion'),
+  503: errorReply('No upstream model is configured, or the cache is unavailable'),
+  504: errorReply('The upstream model sent nothing for upstream.timeoutMs'),
 } as const;
 
 export const statsReplySchema = {
