@@ -85,8 +85,12 @@ gatewayOptions(
     .command('create')
     .description('create a token; its secret is printed once')
     .requiredOption('--name <name>', 'what the token is for')
-    .addOption(new Option('--role <role>', 'what it may do').choices(['reader', 'writer', 'admin']).makeOptionMandatory())
-    .option('--tenant <tenant>', "the tenant it acts for (default: the caller's)"),
+    .addOption(
+      new Option('--role <role>', 'what it may do (metrics: read /metrics only; made by the bootstrap admin)')
+        .choices(['reader', 'writer', 'admin', 'metrics'])
+        .makeOptionMandatory(),
+    )
+    .option('--tenant <tenant>', "the tenant it acts for (default: the caller's; none for metrics)"),
 ).action(tokenCreateCommand);
 gatewayOptions(token.command('list').description("list the tenant's tokens (never their secrets)")).action(tokenListCommand);
 gatewayOptions(token.command('revoke').description('revoke a token by id').argument('<id>', 'token id')).action(tokenRevokeCommand);

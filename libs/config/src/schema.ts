@@ -85,6 +85,8 @@ export const configSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Where a distributed process without a gateway serves /metrics (on host); 0 = not at all. */
     metricsPort: port.default(0),
+    /** Namespaces with their own metrics label (the busiest, and the largest for entry gauges); the rest count as "other". */
+    metricsNamespaces: positiveInt.max(100_000).default(100),
     /** Default similarity threshold (cosine, 0..1); see docs/threshold.md for how it was chosen. */
     threshold: fraction.default(0.85),
     /**

@@ -61,7 +61,8 @@ export interface VectorMatch {
   score: number;
 }
 
-export type Role = 'reader' | 'writer' | 'admin';
+/** What a token may do; `metrics` reaches /metrics only (every tenant's figures, no tenant's data). */
+export type Role = 'reader' | 'writer' | 'admin' | 'metrics';
 
 /** An API token as stored: only the SHA-256 of its secret is kept. */
 export interface ApiTokenRecord {

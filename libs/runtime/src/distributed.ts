@@ -6,7 +6,7 @@ import { MilvusVectorStore, MongoEntryStore, MongoOutcomeStore, MongoTokenStore,
 import { createLogger, Metrics, type Logger } from '@llm-cache/telemetry';
 import type { RunningGateway } from '@llm-cache/gateway';
 import { createEmbedder } from './embedder-factory.ts';
-import { startMetricsServer } from './metrics-server.ts';
+import { metricsAccess, startMetricsServer } from './metrics-server.ts';
 import { kafkaSecurity, milvusSecurity, mongoSecurity, s3Security } from './client-options.ts';
 import { lazy, startServices, stopServices, type ServiceName } from './services.ts';
 
@@ -106,8 +106,13 @@ export async function startDistributed(
         vectors: async () => void (await stores.vectors.count()),
       },
     });
+    const access = config.auth.required
+      ? metricsAccess({ adminToken: config.auth.adminToken, defaultTenant: config.defaultTenant, tokens })
+      : undefined;
     const metricsServer =
-      gateway === undefined && config.metricsPort > 0 ? await startMetricsServer(metrics, config.host, config.metricsPort) : undefined;
+      gateway === undefined && config.metricsPort > 0
+        ? await startMetricsServer(metrics, config.host, config.metricsPort, access)
+        : undefined;
     logger.info(
       { services: names, url: gateway?.url, metrics: metricsServer?.url, startMs: Date.now() - started },
       'LLM-Cache services ready (distributed)',

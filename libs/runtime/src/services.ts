@@ -34,6 +34,7 @@ export interface StartedServices {
 /** Starts the named services on shared adapters, consumers first and the gateway last. */
 export async function startServices(names: readonly ServiceName[], context: ServiceContext): Promise<StartedServices> {
   const { config, bus, stores, logger, metrics } = context;
+  metrics.limitNamespaces(config.metricsNamespaces);
   const services: RunningService[] = [];
   let gateway: RunningGateway | undefined;
   const ordered = SERVICE_NAMES.filter((name) => names.includes(name));

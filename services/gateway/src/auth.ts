@@ -10,12 +10,22 @@ export interface Principal {
   tenant: string;
 }
 
-const RANK: Record<Role, number> = { reader: 0, writer: 1, admin: 2 };
+/** Each role includes the ones ranked below it; `metrics` is outside the ranks and includes none. */
+const RANK: Record<Role, number> = { metrics: -1, reader: 0, writer: 1, admin: 2 };
 
 export const hashToken = (secret: string): string => hash('sha256', secret, 'hex');
 
-/** True when the principal's role includes the required one. */
-export const allows = (principal: Principal, required: Role): boolean => RANK[principal.role] >= RANK[required];
+/** The tenant of metrics tokens: they belong to none, and only the bootstrap admin lists or revokes them. */
+export const ALL_TENANTS = '*';
+
+/**
+ * True when the principal's role includes the required one. The metrics (every tenant's figures) are
+ * for metrics tokens, the bootstrap admin and, without required tokens, the anonymous caller on loopback.
+ */
+export function allows(principal: Principal, required: Role): boolean {
+  if (required === 'metrics') return principal.role === 'metrics' || principal.tenant === ALL_TENANTS || principal.tokenId === null;
+  return RANK[principal.role] >= RANK[required];
+}
 
 export interface AuthOptions {
   required: boolean;
@@ -55,7 +65,7 @@ export class Authenticator {
     }
     const hash = hashToken(match[1]);
     if (this.adminHash && timingSafeEqual(this.adminHash, Buffer.from(hash, 'hex')))
-      return { tokenId: 'bootstrap-admin', role: 'admin', tenant: '*' };
+      return { tokenId: 'bootstrap-admin', role: 'admin', tenant: ALL_TENANTS };
     let cached = this.cache.get(hash);
     if (!cached) {
       cached = { record: await this.options.tokens.findByHash(hash) };
@@ -84,11 +94,11 @@ export class Authenticator {
   }
 
   async list(tenant: string): Promise<ApiTokenRecord[]> {
-    return this.options.tokens.list(tenant === '*' ? undefined : tenant);
+    return this.options.tokens.list(tenant === ALL_TENANTS ? undefined : tenant);
   }
 
   async revoke(id: string, tenant: string): Promise<boolean> {
-    const removed = await this.options.tokens.delete(id, tenant === '*' ? undefined : tenant);
+    const removed = await this.options.tokens.delete(id, tenant === ALL_TENANTS ? undefined : tenant);
     this.forget();
     if (removed) await this.options.announceRevocation?.();
     return removed;

@@ -8,7 +8,7 @@ export { GatewayCache } from './gateway-cache.ts';
 export { ExactTier } from './exact-tier.ts';
 export { buildHttpServer, type ListenerTls } from './server.ts';
 export { parseCacheControl } from './http/cache-control.ts';
-export { Authenticator, hashToken, type Principal } from './auth.ts';
+export { allows, Authenticator, hashToken, type Principal } from './auth.ts';
 
 const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CacheError, notFound, type Role } from '@llm-cache/core';
-import { allows, type Authenticator, type Principal } from '../auth.ts';
+import { ALL_TENANTS, allows, type Authenticator, type Principal } from '../auth.ts';
 import { ERROR_REPLIES, ROLE_REPLIES } from './schemas.ts';
 
 declare module 'fastify' {
@@ -8,7 +8,7 @@ declare module 'fastify' {
     principal: Principal | null;
   }
   interface FastifyContextConfig {
-    /** The least role a route needs; routes without one are public (health, readiness, metrics). */
+    /** The least role a route needs (see `allows`); routes without one are public (health, readiness). */
     role?: Role;
   }
 }
@@ -18,7 +18,7 @@ const TENANT = { type: 'string', pattern: '^[A-Za-z0-9._:-]{1,128}$' } as const;
 /** The tenant a request acts in: its token's, or for the bootstrap admin the x-llmcache-tenant header. */
 export function tenantOf(request: FastifyRequest, defaultTenant: string): string {
   const principal = request.principal;
-  if (!principal || principal.tenant !== '*') return principal?.tenant ?? defaultTenant;
+  if (!principal || principal.tenant !== ALL_TENANTS) return principal?.tenant ?? defaultTenant;
   const header = request.headers['x-llmcache-tenant'];
   if (header === undefined) return defaultTenant;
   if (typeof header !== 'string' || !/^[A-Za-z0-9._:-]{1,128}$/.test(header))
@@ -52,12 +52,24 @@ const tokenSchema = {
   properties: {
     id: { type: 'string' },
     name: { type: 'string' },
-    role: { type: 'string', enum: ['reader', 'writer', 'admin'] },
+    role: { type: 'string', enum: ['reader', 'writer', 'admin', 'metrics'] },
     tenant: { type: 'string' },
     createdAt: { type: 'integer' },
     token: { type: 'string', description: 'The secret, shown once when the token is created.' },
   },
 } as const;
+
+/**
+ * Metrics tokens see every tenant's figures, so they belong to no tenant (a tenant's admin neither
+ * lists nor revokes them) and only the bootstrap admin makes them.
+ */
+function metricsTokenTenant(request: FastifyRequest<{ Body: { tenant?: string } }>): string {
+  if (request.principal?.tenant !== ALL_TENANTS)
+    throw new CacheError('LLMCACHE_FORBIDDEN', 'only the bootstrap admin token creates metrics tokens');
+  if (request.body.tenant !== undefined)
+    throw new CacheError('LLMCACHE_VALIDATION', 'a metrics token belongs to no tenant: leave out tenant');
+  return ALL_TENANTS;
+}
 
 export function registerTokenRoutes(app: FastifyInstance, auth: Authenticator, defaultTenant: string): void {
   app.post<{ Body: { name: string; role: Role; tenant?: string } }>(
@@ -72,7 +84,7 @@ export function registerTokenRoutes(app: FastifyInstance, auth: Authenticator, d
           required: ['name', 'role'],
           properties: {
             name: { type: 'string', minLength: 1, maxLength: 128 },
-            role: { type: 'string', enum: ['reader', 'writer', 'admin'] },
+            role: { type: 'string', enum: ['reader', 'writer', 'admin', 'metrics'] },
             tenant: TENANT,
           },
           additionalProperties: false,
@@ -82,8 +94,8 @@ export function registerTokenRoutes(app: FastifyInstance, auth: Authenticator, d
     },
     async (request, reply) => {
       const own = tenantOf(request, defaultTenant);
-      const tenant = request.body.tenant ?? own;
-      if (request.principal?.tenant !== '*' && tenant !== own)
+      const tenant = request.body.role === 'metrics' ? metricsTokenTenant(request) : (request.body.tenant ?? own);
+      if (request.principal?.tenant !== ALL_TENANTS && tenant !== own)
         throw new CacheError('LLMCACHE_FORBIDDEN', 'an admin token creates tokens of its own tenant only');
       const { token, record } = await auth.create({ name: request.body.name, role: request.body.role, tenant });
       const { hash: _hash, ...visible } = record;
@@ -105,7 +117,9 @@ export function registerTokenRoutes(app: FastifyInstance, auth: Authenticator, d
     },
     async (request) => {
       const tenant =
-        request.principal?.tenant === '*' && request.headers['x-llmcache-tenant'] === undefined ? '*' : tenantOf(request, defaultTenant);
+        request.principal?.tenant === ALL_TENANTS && request.headers['x-llmcache-tenant'] === undefined
+          ? ALL_TENANTS
+          : tenantOf(request, defaultTenant);
       return { tokens: (await auth.list(tenant)).map(({ hash: _hash, ...visible }) => visible) };
     },
   );
@@ -125,7 +139,7 @@ export function registerTokenRoutes(app: FastifyInstance, auth: Authenticator, d
       },
     },
     async (request) => {
-      const tenant = request.principal?.tenant === '*' ? '*' : tenantOf(request, defaultTenant);
+      const tenant = request.principal?.tenant === ALL_TENANTS ? ALL_TENANTS : tenantOf(request, defaultTenant);
       if (!(await auth.revoke(request.params.id, tenant))) throw notFound(`no token ${request.params.id}`);
       return { id: request.params.id, deleted: true };
     },

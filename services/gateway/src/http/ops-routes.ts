@@ -205,9 +205,17 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRouteDeps): voi
     },
   );
 
+  // Every tenant's figures: a metrics token or the bootstrap admin (anyone on loopback without required tokens).
   app.get(
     '/metrics',
-    { schema: { summary: 'Prometheus metrics', tags: ['ops'], produces: ['text/plain'], response: { 200: { type: 'string' } } } },
+    {
+      config: { role: 'metrics' },
+      schema: {
+        summary: 'Prometheus metrics (with tokens required: a metrics token or the bootstrap admin)',
+        tags: ['ops'],
+        response: { 200: { description: 'The Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+      },
+    },
     async (_request, reply) => {
       const text = await metrics.registry.metrics();
       return reply.type(metrics.registry.contentType).send(text);
