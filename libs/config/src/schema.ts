@@ -79,6 +79,12 @@ export const configSchema = z
         keepAliveTimeoutMs: positiveInt.default(72_000),
         /** Largest request head (request line and headers); larger gets 431. */
         maxHeaderBytes: positiveInt.max(1_048_576).default(16_384),
+        /**
+         * Open connections at most. At the cap a new connection closes the longest idle one (one that
+         * has not sent a whole request yet, then one kept alive between requests); only when every
+         * connection is busy with a request is the new one refused. Keep it under the file limit.
+         */
+        maxConnections: positiveInt.max(1_000_000).default(10_000),
       })
       .strict()
       .prefault({}),

@@ -7,6 +7,10 @@ export const ERROR_CODES = {
   LLMCACHE_BAD_REQUEST: { status: 400, retryable: false },
   LLMCACHE_VALIDATION: { status: 400, retryable: false },
   LLMCACHE_PAYLOAD_TOO_LARGE: { status: 413, retryable: false },
+  /** The client took longer than http.headersTimeoutMs / requestTimeoutMs to send its request. */
+  LLMCACHE_REQUEST_TIMEOUT: { status: 408, retryable: true },
+  /** The request line and headers exceed http.maxHeaderBytes. */
+  LLMCACHE_HEADERS_TOO_LARGE: { status: 431, retryable: false },
   LLMCACHE_UNAUTHORIZED: { status: 401, retryable: false },
   LLMCACHE_FORBIDDEN: { status: 403, retryable: false },
   LLMCACHE_NOT_FOUND: { status: 404, retryable: false },

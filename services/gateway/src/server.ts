@@ -9,6 +9,8 @@ import { registerChatRoutes, type Pricing, type TemperaturePolicy, type Upstream
 import { frameworkError, installErrorHandlers, MAX_PARAM_LENGTH } from './http/errors.ts';
 import { installAuth, registerTokenRoutes } from './http/auth-routes.ts';
 import { installJsonParser, installRateLimit } from './http/limits.ts';
+import { limitConnections } from './http/connections.ts';
+import { clientErrorHandler, installProtocolErrors } from './http/protocol-errors.ts';
 import type { Authenticator } from './auth.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerAdminPage } from './http/admin-page.ts';
@@ -49,6 +51,8 @@ export interface HttpLimits {
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
   maxHeaderBytes: number;
+  /** Open connections at most (see limitConnections). */
+  maxConnections: number;
 }
 
 const DEFAULT_LIMITS: HttpLimits = {
@@ -56,6 +60,7 @@ const DEFAULT_LIMITS: HttpLimits = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 72_000,
   maxHeaderBytes: 16_384,
+  maxConnections: 10_000,
 };
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -64,12 +69,15 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const limits = options.http ?? DEFAULT_LIMITS;
   // Slow clients: headersTimeout and requestTimeout bound how long a client may take to send its
-  // request (checked every connectionsCheckingInterval). No idle timeout on the socket itself, so a
-  // slow upstream answer or a long stream is not cut off while the gateway is the one working.
+  // request (checked every connectionsCheckingInterval); headersTimeout also runs from the moment a
+  // connection opens, so one that never sends a byte is closed after it (and, with TLS, one that never
+  // finishes its handshake). No idle timeout on the socket itself, so a slow upstream answer or a long
+  // stream is not cut off while the gateway is the one working. Host is checked by installProtocolErrors.
   const serverOptions = {
     maxHeaderSize: limits.maxHeaderBytes,
     headersTimeout: limits.headersTimeoutMs,
     connectionsCheckingInterval: Math.min(1000, limits.headersTimeoutMs),
+    requireHostHeader: false,
   };
   const app = Fastify({
     logger: false,
@@ -86,11 +94,14 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
             key: options.tls.key,
             cert: options.tls.cert,
             minVersion: options.tls.minVersion,
+            handshakeTimeout: limits.headersTimeoutMs,
             ...(options.tls.passphrase === undefined ? {} : { passphrase: options.tls.passphrase }),
           },
         }
       : { http: serverOptions }),
-    return503OnClosing: true,
+    // Both answered with the API's JSON error instead (protocol-errors.ts).
+    clientErrorHandler: clientErrorHandler(limits),
+    return503OnClosing: false,
     genReqId: (request) => {
       const header = request.headers['x-request-id'];
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
@@ -114,7 +125,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   app.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_request, body, done) => done(null, body));
   app.addSchema(errorSchema);
   app.addSchema(messageSchema);
+  limitConnections(app.server, limits.maxConnections, options.tls !== undefined);
   installErrorHandlers(app, options.logger, options.secrets ?? []);
+  installProtocolErrors(app);
   installAuth(app, options.auth);
   installJsonParser(app, options.maxJsonDepth);
   installRateLimit(app, options.rateLimit);
