@@ -143,7 +143,7 @@ function defineVerifiedScenarios(mode: string, start: (env: Record<string, strin
         if (!lookup.body.hit) continue;
         assert.equal(lookup.body.response, ROUTER_ANSWER);
         entryId ??= lookup.body.id;
-        hits.push(lookup.headers.get('x-request-id') as string);
+        hits.push(lookup.headers.get('x-llmcache-request-id') as string);
       }
       assert.equal(hits.length, 6, `the probe was not hit often enough after learning: ${JSON.stringify(await report(url, 'learned'))}`);
 

@@ -12,6 +12,7 @@ import { installJsonParser, installRateLimit } from './http/limits.ts';
 import { limitConnections } from './http/connections.ts';
 import { clientErrorHandler, installProtocolErrors } from './http/protocol-errors.ts';
 import type { Authenticator } from './auth.ts';
+import { clientRequestId, requestIdHeaders } from './http/request-id.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerAdminPage } from './http/admin-page.ts';
 import { registerDecisionRoutes } from './http/decision-routes.ts';
@@ -63,8 +64,6 @@ const DEFAULT_LIMITS: HttpLimits = {
   maxConnections: 10_000,
 };
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 /** The gateway's HTTP API on Fastify: cache API, OpenAI-compatible routes, admin and health. */
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const limits = options.http ?? DEFAULT_LIMITS;
@@ -102,10 +101,9 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     // Both answered with the API's JSON error instead (protocol-errors.ts).
     clientErrorHandler: clientErrorHandler(limits),
     return503OnClosing: false,
-    genReqId: (request) => {
-      const header = request.headers['x-request-id'];
-      return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
-    },
+    // The request id correlates a request's events and replies across tenants and gateways, so it is
+    // always the server's own (random, unguessable); a client's x-request-id is only logged and echoed.
+    genReqId: () => randomUUID(),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   });
   await app.register(swagger, {
@@ -132,14 +130,21 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   installJsonParser(app, options.maxJsonDepth);
   installRateLimit(app, options.rateLimit);
   app.addHook('onSend', async (request, reply) => {
-    reply.header('x-request-id', request.id);
+    reply.headers(requestIdHeaders(request));
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
     options.metrics.requests.inc({ route, status: String(reply.statusCode) });
     // The access log: the request id here is the one every event of the request carries.
     options.logger.debug(
-      { reqId: request.id, method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      {
+        reqId: request.id,
+        clientRequestId: clientRequestId(request),
+        method: request.method,
+        route,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+      },
       'request',
     );
   });

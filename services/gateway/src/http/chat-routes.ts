@@ -8,6 +8,7 @@ import { parseCacheControl, type CacheDirectives } from './cache-control.ts';
 import { cachedCompletion, cachedStreamEvents, usageOf } from './chat-replay.ts';
 import type { CacheRouteDefaults } from './cache-routes.ts';
 import { tenantOf } from './auth-routes.ts';
+import { requestIdHeaders } from './request-id.ts';
 import { chatBodySchema, chatReplySchema, ERROR_REPLIES, UPSTREAM_REPLIES } from './schemas.ts';
 import {
   isChatChunk,
@@ -142,7 +143,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       'x-llmcache': 'hit',
       'x-llmcache-score': hit.score.toFixed(4),
       'x-llmcache-tier': hit.tier,
-      'x-request-id': request.id,
+      ...requestIdHeaders(request),
     };
     if (!body.stream) return reply.headers(headers).send(cachedCompletion(id, body.model, hit.response, usage));
     reply.hijack();
@@ -198,7 +199,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
             'cache-control': 'no-cache',
             connection: 'keep-alive',
             'x-llmcache': status,
-            'x-request-id': request.id,
+            ...requestIdHeaders(request),
           });
         }
         reply.raw.write(`data: ${JSON.stringify(chunk)}\n\n`);
@@ -274,7 +275,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
     ) {
       remember(resolved, request.id, choice.message.content, miss, directives);
     }
-    return reply.headers({ 'x-llmcache': status, 'x-request-id': request.id }).send(completion);
+    return reply.headers({ 'x-llmcache': status, ...requestIdHeaders(request) }).send(completion);
   };
 
   app.post<{ Body: ChatBody }>(
