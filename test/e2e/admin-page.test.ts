@@ -96,7 +96,11 @@ test('the admin page shows the figures, changes the threshold, lists evictions a
   await page.click('#threshold-apply');
   await page.locator('#threshold-status', { hasText: 'Threshold set to 0.73' }).waitFor();
   const threshold = await fetch(`${cache.url}/v1/admin/threshold`, { headers: admin });
-  assert.deepEqual(await threshold.json(), { threshold: 0.73 });
+  assert.deepEqual(
+    await threshold.json(),
+    { threshold: 0.73, tenant: '*', namespace: '*', source: 'global' },
+    "the bootstrap admin's is the global default",
+  );
   await page.locator('#threshold-current', { hasText: '0.73' }).waitFor();
 
   // A fourth entry goes over eviction.maxEntries (3): the evictor removes one, and the page, refreshing

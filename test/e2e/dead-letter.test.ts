@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
 import { KafkaBus } from '@llm-cache/bus';
-import { ALL_TOPICS, TOPICS, type CacheWriteEvent, type DeadLetterEvent, type Topic } from '@llm-cache/codec';
+import { ALL_TOPICS, TOPICS, type CacheRequestEvent, type CacheWriteEvent, type DeadLetterEvent, type Topic } from '@llm-cache/codec';
 import { createLogger } from '@llm-cache/telemetry';
 import { STACK } from '@llm-cache/testing';
 import { postJson } from '../helpers/cache-process.ts';
@@ -17,7 +17,7 @@ const CONSUMERS: Partial<Record<Topic, RegExp[]>> = {
   [TOPICS.misses]: [/^llmcache-gateway-/],
   [TOPICS.stored]: [/^llmcache-gateway-/],
   [TOPICS.evictions]: [/^llmcache-gateway-/],
-  [TOPICS.control]: [/^llmcache-gateway-/],
+  [TOPICS.control]: [/^llmcache-gateway-/, /^llmcache-matcher-settings-/],
   [TOPICS.outcomes]: [/^llmcache-writer-outcomes$/],
 };
 
@@ -74,6 +74,25 @@ test('a malformed event on each topic goes to the dead-letter topic and every se
     vector: [1, 0, 0],
   };
   await bus.publish(TOPICS.writes, 'bad-vector', badWrite);
+  // A lookup produced with more text than the embedding model reads: refused, never matched on its start.
+  const longText = Array.from({ length: 80 }, (_, i) => `Sentence ${i} of a long shared context about region ${i % 7}.`).join(' ');
+  const longLookup: CacheRequestEvent = {
+    requestId: randomUUID(),
+    kind: 'LOOKUP',
+    replyTo: null,
+    scopeKey: 'too-long',
+    tenant: 'default',
+    namespace: 'default',
+    model: 'default',
+    paramsHash: 'none',
+    contextHash: '',
+    text: `${longText} What was the total revenue?`,
+    threshold: null,
+    minCreatedAt: null,
+    sentAt: Date.now(),
+    store: null,
+  };
+  await bus.publish(TOPICS.requests, 'too-long', longLookup);
 
   const expected = consumed.flatMap((topic) => (CONSUMERS[topic] ?? []).map((group) => ({ topic, group })));
   const deadline = Date.now() + 60_000;
@@ -86,7 +105,8 @@ test('a malformed event on each topic goes to the dead-letter topic and every se
           ),
       )
       .map(({ topic, group }) => `${topic} by ${group}`);
-  while ((missing().length > 0 || !dead.some((d) => d.key === 'bad-vector')) && Date.now() < deadline) {
+  const settled = (): boolean => dead.some((d) => d.key === 'bad-vector') && dead.some((d) => d.key === 'too-long');
+  while ((missing().length > 0 || !settled()) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   assert.deepEqual(missing(), [], `dead letters seen: ${dead.map((d) => `${d.topic}/${d.consumer}/${d.errorCode}`).join(', ')}`);
@@ -95,6 +115,11 @@ test('a malformed event on each topic goes to the dead-letter topic and every se
   assert.equal(badVector.topic, TOPICS.writes);
   assert.match(badVector.consumer, /^llmcache-writer$/);
   assert.notEqual(badVector.errorCode, 'LLMCACHE_CODEC');
+  const tooLong = dead.find((d) => d.key === 'too-long');
+  assert.ok(tooLong, 'the lookup with more text than the model reads was dead-lettered');
+  assert.match(tooLong.consumer, /^llmcache-embedder$/);
+  assert.equal(tooLong.errorCode, 'LLMCACHE_VALIDATION');
+  assert.match(tooLong.error, /longer than the embedding model's window of 128 tokens/);
   for (const letter of dead.filter((d) => d.key?.startsWith('garbage-'))) {
     assert.match(letter.value.toString(), /^not an Avro record for /, 'the original bytes are kept for inspection');
   }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { postJson, REPO_ROOT } from '../helpers/cache-process.ts';
 import { startUpstreamStandIn, type UpstreamStandIn } from '../helpers/upstream-stand-in.ts';
+import { defineLongPromptScenarios } from './long-prompts.ts';
 
 /** A running LLM-Cache, in whichever mode, as the scenarios see it. */
 export interface CacheUnderTest {
@@ -69,6 +70,8 @@ export function defineCacheScenarios(mode: string, start: StartCache): void {
       assert.equal(lookup.body.id, stored.body.id);
       assert.ok(lookup.body.score >= threshold && lookup.body.score <= 1, `score ${lookup.body.score}`);
     });
+
+    defineLongPromptScenarios(() => cache.url);
 
     it('answers an unrelated question with a miss', async () => {
       const lookup = await postJson(`${cache.url}/v1/cache/lookup`, { prompt: UNRELATED });

@@ -235,7 +235,7 @@ describe('secrets at rest and in logs', () => {
       { ...chat, messages: [{ role: 'user', content: 'Another one?' }] },
       app,
     );
-    assert.equal(failed.status, 502);
+    assert.equal(failed.status, 401, 'an upstream 4xx is passed through');
     assert.doesNotMatch(JSON.stringify(failed.body), new RegExp(upstreamKey));
     upstream.failStatus = null;
 

@@ -208,6 +208,8 @@ export const configSchema = z
         baseUrl: z.string().url().optional(),
         model: z.string().default('text-embedding-3-small'),
         apiKey: z.string().optional(),
+        /** The OpenAI model's input limit in tokens; longer texts are split (docs/cache-rules.md). */
+        maxInputTokens: positiveInt.default(8191),
         maxBatchSize: positiveInt.max(2048).default(32),
         maxWaitMs: z.number().min(0).max(1000).default(2),
       })

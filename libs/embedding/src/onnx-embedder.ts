@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Tokenizer } from '@huggingface/tokenizers';
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { CacheError } from '@llm-cache/core';
 import type { Embedder } from '@llm-cache/core';
 import { Batcher } from './batcher.ts';
 import { l2normalize } from './vector.ts';
-import { MODEL_FILE, MODEL_NAME, TOKENIZER_FILE, modelFilesPresent, modelMissingHelp } from './model-files.ts';
+import { MODEL_FILE, MODEL_NAME, modelFilesPresent, modelMissingHelp } from './model-files.ts';
+import { MAX_TOKENS, TokenWindow } from './token-window.ts';
 
 /** Options of {@link OnnxEmbedder.create}. */
 export interface OnnxEmbedderOptions {
@@ -29,10 +28,6 @@ export interface OnnxEmbedderOptions {
   padBatches?: boolean;
 }
 
-/** Longest input the model is fed, in tokens, [CLS] and [SEP] included. */
-export const MAX_TOKENS = 128;
-const CUT_CHARS = new Set([' ', '\n', '\t', '\r']);
-
 /** SHA-256 of a file, hex. */
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -49,7 +44,7 @@ export class OnnxEmbedder implements Embedder {
   readonly fingerprint: string;
   readonly dimensions: number;
   readonly #session: InferenceSession;
-  readonly #tokenizer: Tokenizer;
+  readonly window: TokenWindow;
   readonly #batcher: Batcher<string, Float32Array>;
   readonly #sepId: number;
   readonly #padBatches: boolean;
@@ -57,16 +52,16 @@ export class OnnxEmbedder implements Embedder {
 
   private constructor(
     session: InferenceSession,
-    tokenizer: Tokenizer,
+    window: TokenWindow,
     fingerprint: string,
     dimensions: number,
     options: OnnxEmbedderOptions,
   ) {
     this.#session = session;
-    this.#tokenizer = tokenizer;
+    this.window = window;
     this.fingerprint = fingerprint;
     this.dimensions = dimensions;
-    this.#sepId = tokenizer.token_to_id('[SEP]') ?? 102;
+    this.#sepId = window.tokenizer.token_to_id('[SEP]') ?? 102;
     this.#padBatches = options.padBatches ?? false;
     this.#batcher = new Batcher({
       maxBatchSize: options.maxBatchSize ?? 32,
@@ -83,7 +78,7 @@ export class OnnxEmbedder implements Embedder {
     }
     const modelPath = join(modelDir, MODEL_FILE);
     try {
-      const tokenizer = new Tokenizer(JSON.parse(await readFile(join(modelDir, TOKENIZER_FILE), 'utf8')), {});
+      const window = await TokenWindow.load(modelDir, MAX_TOKENS);
       const threads = options.threads ?? 1;
       const session = await InferenceSession.create(modelPath, {
         intraOpNumThreads: threads,
@@ -92,7 +87,7 @@ export class OnnxEmbedder implements Embedder {
         graphOptimizationLevel: 'all',
       });
       const digest = await sha256File(modelPath);
-      const embedder = new OnnxEmbedder(session, tokenizer, `onnx:${MODEL_NAME}:${digest.slice(0, 12)}`, 384, options);
+      const embedder = new OnnxEmbedder(session, window, `onnx:${MODEL_NAME}:${digest.slice(0, 12)}`, 384, options);
       const [probe] = await embedder.#infer([embedder.#encode('dimension probe')]);
       if (probe?.length !== 384) throw new Error(`model produced ${probe?.length} dimensions, expected 384`);
       return embedder;
@@ -122,23 +117,9 @@ export class OnnxEmbedder implements Embedder {
     await this.#session.release();
   }
 
+  /** Token ids of `text`, truncated to the window keeping [SEP] last (the gateway splits longer texts first). */
   #encode(text: string): number[] {
-    // The tokenizer does not truncate: encode growing prefixes, cut at whitespace (so the prefix
-    // tokenizes to a prefix of the full token list), until one alone fills MAX_TOKENS.
-    let window = 2048;
-    let ids: number[];
-    for (;;) {
-      let cut = text.length;
-      if (window < text.length) {
-        cut = window;
-        while (cut > 0 && !CUT_CHARS.has(text[cut] as string)) cut -= 1;
-      }
-      if (cut > 0 || window >= text.length) {
-        ids = this.#tokenizer.encode(cut === text.length ? text : text.slice(0, cut)).ids;
-        if (ids.length >= MAX_TOKENS || cut === text.length) break;
-      }
-      window *= 2;
-    }
+    const ids = this.window.headIds(text);
     if (ids.length <= MAX_TOKENS) return ids;
     const out = ids.slice(0, MAX_TOKENS - 1);
     out.push(this.#sepId);

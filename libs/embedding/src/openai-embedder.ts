@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
-import { CacheError } from '@llm-cache/core';
-import type { Embedder } from '@llm-cache/core';
+import { byteWindow, CacheError } from '@llm-cache/core';
+import type { Embedder, TextWindow } from '@llm-cache/core';
 import { Batcher } from './batcher.ts';
 import { l2normalize } from './vector.ts';
 
@@ -26,7 +26,15 @@ export interface OpenAIEmbedderOptions {
   timeoutMs?: number;
   /** Retries of the HTTP client on connection errors, 408, 429 and 5xx (default 2). */
   maxRetries?: number;
+  /**
+   * The model's input limit in tokens (default 8191, OpenAI's embedding models). Texts are measured
+   * in UTF-8 bytes against it, which never undercounts a byte-level BPE tokenizer.
+   */
+  maxInputTokens?: number;
 }
+
+/** OpenAI's embedding models read at most this many tokens of an input. */
+export const OPENAI_MAX_INPUT_TOKENS = 8191;
 
 /** `host/path` of a base URL, without scheme, credentials, query or trailing slash. */
 function endpointId(baseURL: string): string {
@@ -57,6 +65,7 @@ function toVector(value: unknown): Float32Array {
  * vectors are L2-normalized here whatever the server returns.
  */
 export class OpenAIEmbedder implements Embedder {
+  readonly window: TextWindow;
   readonly #client: OpenAI;
   readonly #model: string;
   readonly #apiKey: string;
@@ -68,6 +77,7 @@ export class OpenAIEmbedder implements Embedder {
 
   private constructor(options: OpenAIEmbedderOptions) {
     this.#endpoint = endpointId(options.baseURL);
+    this.window = byteWindow(options.maxInputTokens ?? OPENAI_MAX_INPUT_TOKENS);
     this.#model = options.model;
     this.#apiKey = options.apiKey ?? '';
     this.#dimensions = options.dimensions;

@@ -114,6 +114,24 @@ describe('OnnxEmbedder', () => {
     for (const text of texts) assert.deepEqual(embedder.tokenize(text), reference(text), text.slice(0, 30));
   });
 
+  it("measures texts against the window with the model's own tokenizer, and names the words it cannot read", () => {
+    const tokenizer = new Tokenizer(JSON.parse(readFileSync(join(modelDir, TOKENIZER_FILE), 'utf8')), {});
+    const window = embedder.window;
+    assert.equal(window.maxTokens, MAX_TOKENS);
+    const texts = [
+      'short text',
+      'word '.repeat(126).trim(),
+      'word '.repeat(127).trim(),
+      '안녕하세요 '.repeat(12).trim(), // Hangul syllables make three tokens each: short, and still too long
+      '1.2.3.4.5.6.7.8.9.'.repeat(8),
+      `${'x'.repeat(3000)} then words`,
+    ];
+    for (const text of texts) assert.equal(window.fits(text), tokenizer.encode(text).ids.length <= MAX_TOKENS, text.slice(0, 30));
+    assert.deepEqual(window.unseen('How do I reverse a list?'), []);
+    assert.deepEqual(window.unseen('Translate 😀 into words.'), ['😀']);
+    assert.deepEqual(window.unseen(`hash ${'ab'.repeat(60)} please`), ['ab'.repeat(60)], 'a word over 100 characters reads as unknown');
+  });
+
   it('embeds the empty string', async () => {
     const [v] = (await embedder.embed([''])) as [Float32Array];
     assert.equal(v.length, 384);

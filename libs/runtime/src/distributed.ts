@@ -2,10 +2,17 @@ import { isRetryable } from '@llm-cache/core';
 import { secretsOf, type Config } from '@llm-cache/config';
 import { KafkaBus } from '@llm-cache/bus';
 import { CacheStores, type TokenStore } from '@llm-cache/storage';
-import { MilvusVectorStore, MongoEntryStore, MongoOutcomeStore, MongoTokenStore, S3ObjectStore } from '@llm-cache/storage/distributed';
+import {
+  MilvusVectorStore,
+  MongoEntryStore,
+  MongoOutcomeStore,
+  MongoThresholdStore,
+  MongoTokenStore,
+  S3ObjectStore,
+} from '@llm-cache/storage/distributed';
 import { createLogger, Metrics, type Logger } from '@llm-cache/telemetry';
 import type { RunningGateway } from '@llm-cache/gateway';
-import { createEmbedder } from './embedder-factory.ts';
+import { createEmbedder, createTextWindow } from './embedder-factory.ts';
 import { metricsAccess, startMetricsServer } from './metrics-server.ts';
 import { kafkaSecurity, milvusSecurity, mongoSecurity, s3Security } from './client-options.ts';
 import { lazy, startServices, stopServices, type ServiceName } from './services.ts';
@@ -56,16 +63,17 @@ export async function connectDistributed(
       const entries = await withRetries('MongoDB entries', () => MongoEntryStore.create(options), logger);
       const tokens = await withRetries('MongoDB tokens', () => MongoTokenStore.create(options), logger);
       const outcomes = await withRetries('MongoDB outcomes', () => MongoOutcomeStore.create(options), logger);
-      return { entries, tokens, outcomes };
+      const thresholds = await withRetries('MongoDB thresholds', () => MongoThresholdStore.create(options), logger);
+      return { entries, tokens, outcomes, thresholds };
     };
     const { address, collection, dimensions, username, password } = config.milvus;
     const milvusOptions = { address, collection, dimensions, username, password, ...milvusSecurity(config.milvus) };
-    const [vectors, { entries, tokens, outcomes }, objects] = await Promise.all([
+    const [vectors, { entries, tokens, outcomes, thresholds }, objects] = await Promise.all([
       withRetries('Milvus', () => MilvusVectorStore.create(milvusOptions), logger),
       mongo(),
       withRetries('S3', () => S3ObjectStore.create({ ...config.s3, ...s3Security(config.s3) }), logger),
     ]);
-    return { bus, stores: new CacheStores(entries, vectors, objects, outcomes), tokens };
+    return { bus, stores: new CacheStores(entries, vectors, objects, outcomes, thresholds), tokens };
   } catch (error) {
     await bus.close();
     throw error;
@@ -99,6 +107,7 @@ export async function startDistributed(
       stores,
       tokens,
       embedder,
+      window: async () => embedder.created()?.window ?? createTextWindow(config, logger),
       logger,
       metrics,
       readiness: {

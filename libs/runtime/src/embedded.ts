@@ -54,6 +54,7 @@ export async function startEmbedded(config: Config, options: { logger?: Logger; 
       stores,
       tokens: new SqliteTokenStore(db),
       embedder: async () => embedder,
+      window: async () => embedder.window,
       logger,
       metrics,
       readiness: {

@@ -1,6 +1,6 @@
-import { CacheError, type Embedder } from '@llm-cache/core';
+import { byteWindow, CacheError, type Embedder, type TextWindow } from '@llm-cache/core';
 import type { Config } from '@llm-cache/config';
-import { defaultModelDir, ensureModel, OnnxEmbedder, OpenAIEmbedder } from '@llm-cache/embedding';
+import { defaultModelDir, ensureModel, OnnxEmbedder, OpenAIEmbedder, TokenWindow } from '@llm-cache/embedding';
 import type { Logger } from '@llm-cache/telemetry';
 
 /** The embedder the configuration asks for: the local ONNX model (fetched on first use) or OpenAI. */
@@ -19,17 +19,31 @@ export async function createEmbedder(config: Config, logger: Logger): Promise<Em
       maxBatchSize: settings.maxBatchSize,
       maxWaitMs: settings.maxWaitMs,
       timeoutMs: 30_000,
+      maxInputTokens: settings.maxInputTokens,
     });
   }
-  const dir = await ensureModel({
-    dir: settings.modelDir ?? defaultModelDir(),
-    fetch: settings.autoFetch,
-    log: (line: string) => logger.info(line),
-  });
   return OnnxEmbedder.create({
-    modelDir: dir,
+    modelDir: await localModelDir(config, logger),
     maxBatchSize: settings.maxBatchSize,
     maxWaitMs: settings.maxWaitMs,
     threads: settings.threads,
   });
+}
+
+/** The local model's folder, fetched first when it is missing and the configuration allows it. */
+async function localModelDir(config: Config, logger: Logger): Promise<string> {
+  return ensureModel({
+    dir: config.embedding.modelDir ?? defaultModelDir(),
+    fetch: config.embedding.autoFetch,
+    log: (line: string) => logger.info(line),
+  });
+}
+
+/**
+ * The configured embedder's window without loading its model: the local model's tokenizer, or the
+ * OpenAI model's input limit. A gateway measures prompts with it to split those longer than the window.
+ */
+export async function createTextWindow(config: Config, logger: Logger): Promise<TextWindow> {
+  if (config.embedding.provider === 'openai') return byteWindow(config.embedding.maxInputTokens);
+  return TokenWindow.load(await localModelDir(config, logger));
 }

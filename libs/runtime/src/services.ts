@@ -1,7 +1,7 @@
-import type { Embedder, RunningService } from '@llm-cache/core';
+import type { Embedder, RunningService, TextWindow } from '@llm-cache/core';
 import { secretsOf, type Config } from '@llm-cache/config';
 import type { EventBus } from '@llm-cache/bus';
-import type { CacheStores, TokenStore } from '@llm-cache/storage';
+import { ThresholdBook, type CacheStores, type TokenStore } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 import { startGateway, type RunningGateway } from '@llm-cache/gateway';
 import { listenerTls } from './client-options.ts';
@@ -20,6 +20,8 @@ export interface ServiceContext {
   tokens: TokenStore;
   /** The embedder, created on first use (only the embedder service and /v1/embeddings need it). */
   embedder: () => Promise<Embedder>;
+  /** The embedder's window, without loading the model when this process does not embed. */
+  window: () => Promise<TextWindow>;
   logger: Logger;
   metrics: Metrics;
   /** Dependencies /readyz checks. */
@@ -38,6 +40,12 @@ export async function startServices(names: readonly ServiceName[], context: Serv
   const services: RunningService[] = [];
   let gateway: RunningGateway | undefined;
   const ordered = SERVICE_NAMES.filter((name) => names.includes(name));
+  // One view of the runtime thresholds per process, shared by its gateway and matcher.
+  const thresholds = new ThresholdBook(stores.thresholds, config.threshold, { logger });
+  if (ordered.includes('gateway') || ordered.includes('matcher')) {
+    await thresholds.start();
+    services.push({ name: 'thresholds', close: async () => thresholds.close() });
+  }
   try {
     for (const name of ordered) {
       const child = logger.child({ service: name });
@@ -63,7 +71,7 @@ export async function startServices(names: readonly ServiceName[], context: Serv
               stores,
               logger: child,
               metrics,
-              defaultThreshold: () => config.threshold,
+              thresholds,
               concurrency: config.kafka.concurrency,
               decision: config.decision,
             }),
@@ -82,10 +90,12 @@ export async function startServices(names: readonly ServiceName[], context: Serv
             logger: child,
             metrics,
             embedder: context.embedder,
+            window: await context.window(),
             readiness: context.readiness,
             host: config.host,
             port: config.port,
             threshold: config.threshold,
+            thresholds,
             defaults: { tenant: config.defaultTenant, namespace: config.defaultNamespace, model: config.defaultModel },
             upstream: config.upstream,
             temperature: config.highTemperature,

@@ -1,10 +1,11 @@
 import type { CacheEntry } from '@llm-cache/core';
 import { MemoryOutcomeStore } from './memory-outcome-store.ts';
-import type { EntryStore, ObjectStore, OutcomeStore, VectorStore } from './ports.ts';
+import type { EntryStore, ObjectStore, OutcomeStore, ThresholdStore, VectorStore } from './ports.ts';
+import { MemoryThresholdStore } from './threshold-stores.ts';
 
 /**
  * The stores of one cache, with the operations that must touch them in a fixed order. Verified
- * outcomes live beside the entries; without a durable outcome store they are kept in memory.
+ * outcomes and runtime thresholds live beside the entries; without durable stores they are kept in memory.
  */
 export class CacheStores {
   constructor(
@@ -12,6 +13,7 @@ export class CacheStores {
     readonly vectors: VectorStore,
     readonly objects: ObjectStore,
     readonly outcomes: OutcomeStore = new MemoryOutcomeStore(),
+    readonly thresholds: ThresholdStore = new MemoryThresholdStore(),
   ) {}
 
   /** The response of an entry, inline or from the object store. */
@@ -37,6 +39,6 @@ export class CacheStores {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.vectors.close(), this.entries.close(), this.objects.close(), this.outcomes.close()]);
+    await Promise.all([this.vectors.close(), this.entries.close(), this.objects.close(), this.outcomes.close(), this.thresholds.close()]);
   }
 }

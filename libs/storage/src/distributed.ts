@@ -4,4 +4,5 @@ export { MilvusVectorStore, type MilvusVectorStoreOptions } from './milvus-vecto
 export { MongoEntryStore, type MongoEntryStoreOptions } from './mongo-entry-store.ts';
 export { MongoTokenStore } from './mongo-token-store.ts';
 export { MongoOutcomeStore } from './mongo-outcome-store.ts';
+export { MongoThresholdStore } from './mongo-threshold-store.ts';
 export { S3ObjectStore, type S3ObjectStoreOptions } from './s3-object-store.ts';

@@ -1,4 +1,7 @@
 export type { VectorStore, EntryStore, ObjectStore, TokenStore, EntryFilter, EvictionOrder, StoreTotals, NamespaceStats } from './ports.ts';
+export type { ThresholdStore, ThresholdRecord } from './ports.ts';
+export { MemoryThresholdStore, SqliteThresholdStore } from './threshold-stores.ts';
+export { ANY, ThresholdBook, type ThresholdSource } from './threshold-book.ts';
 export type { OutcomeStore, OutcomeRecord, OutcomeCounts, EntryObservation, FalseHitTotals, HitRecord } from './ports.ts';
 export { MemoryOutcomeStore } from './memory-outcome-store.ts';
 export { SqliteOutcomeStore } from './sqlite-outcome-store.ts';

@@ -72,6 +72,26 @@ export interface TokenStore {
   close(): Promise<void>;
 }
 
+/**
+ * A similarity threshold set at runtime. `tenant` `*` with namespace `*` is the global default (set
+ * by the bootstrap admin); namespace `*` is a tenant's default; otherwise one namespace of a tenant.
+ */
+export interface ThresholdRecord {
+  tenant: string;
+  namespace: string;
+  threshold: number;
+  updatedAt: number;
+}
+
+/** Thresholds set through the admin API, shared by every gateway and matcher and kept across restarts. */
+export interface ThresholdStore {
+  list(): Promise<ThresholdRecord[]>;
+  put(record: ThresholdRecord): Promise<void>;
+  /** False when there was none. */
+  delete(tenant: string, namespace: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
 /** One verified outcome of a lookup against an entry: was the entry's answer right for it? */
 export interface OutcomeRecord {
   /** Idempotency key: an outcome delivered twice is counted once. */

@@ -3,11 +3,12 @@ import { FsObjectStore } from './fs-object-store.ts';
 import { SqliteEntryStore } from './sqlite-entry-store.ts';
 import { SqliteOutcomeStore } from './sqlite-outcome-store.ts';
 import { SqliteVectorStore } from './sqlite-vector-store.ts';
+import { SqliteThresholdStore } from './threshold-stores.ts';
 import type { SqliteDatabase } from './sqlite.ts';
 import type { VectorIndexOptions } from './vector-index.ts';
 
 /**
- * The embedded mode's stores: entries, vectors and outcomes in one SQLite database, large answers in
+ * The embedded mode's stores: entries, vectors, outcomes and thresholds in one SQLite database, large answers in
  * a folder. The caller owns the database and closes it after the stores.
  */
 export function sqliteCacheStores(db: SqliteDatabase, objectsDir: string, vectorIndex: Partial<VectorIndexOptions> = {}): CacheStores {
@@ -16,5 +17,6 @@ export function sqliteCacheStores(db: SqliteDatabase, objectsDir: string, vector
     new SqliteVectorStore(db, vectorIndex),
     new FsObjectStore(objectsDir),
     new SqliteOutcomeStore(db),
+    new SqliteThresholdStore(db),
   );
 }

@@ -1,4 +1,4 @@
-import type { Embedder, RunningService } from '@llm-cache/core';
+import { CacheError, type Embedder, type RunningService } from '@llm-cache/core';
 import type { EventBus } from '@llm-cache/bus';
 import { scopeFieldsOf, TOPICS, type CacheRequestEvent } from '@llm-cache/codec';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
@@ -19,6 +19,16 @@ export interface EmbedderServiceDeps {
 export async function startEmbedder(deps: EmbedderServiceDeps): Promise<RunningService> {
   const { bus, embedder, metrics } = deps;
   const handle = async (request: CacheRequestEvent): Promise<void> => {
+    // The gateway splits long prompts so the embedded part fits (coverText); a request that arrives
+    // with more text than the model reads would be matched on a part of it, so it is refused (and
+    // goes to the dead-letter topic) instead of being cut short in silence.
+    if (!embedder.window.fits(request.text)) {
+      throw new CacheError(
+        'LLMCACHE_VALIDATION',
+        `request ${request.requestId}: text is longer than the embedding model's window of ${embedder.window.maxTokens} tokens; ` +
+          'put what precedes the question in contextHash (docs/cache-rules.md)',
+      );
+    }
     const stop = metrics.time('embed');
     const [vector] = await embedder.embed([request.text]);
     stop();

@@ -1,5 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { CacheError, entryIdOf, exactKeyText, hashParams, scopeKeyOf, type Scope } from '@llm-cache/core';
+import {
+  CacheError,
+  coverText,
+  coveredContextHash,
+  entryIdOf,
+  exactKeyText,
+  hashParams,
+  scopeKeyOf,
+  type Scope,
+  type TextWindow,
+} from '@llm-cache/core';
 import { announceEvictions, type EventBus, type Subscription } from '@llm-cache/bus';
 import { TOPICS, type CacheHitEvent, type CacheMissEvent, type CacheStoredEvent } from '@llm-cache/codec';
 import {
@@ -13,14 +23,13 @@ import {
   zOf,
   type DecisionSettings,
 } from '@llm-cache/policy';
-import type { CacheStores, NamespaceStats } from '@llm-cache/storage';
+import { ANY, type CacheStores, type NamespaceStats, type ThresholdBook, type ThresholdSource } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 import { EvictionLog } from './eviction-log.ts';
 import { ExactTier, type ExactTierOptions } from './exact-tier.ts';
 import { HitReporter } from './hit-reporter.ts';
 import { decodeVector, encodeVector, type ExportedEntry } from './transfer.ts';
 import { PendingReplies } from './pending.ts';
-import { ThresholdSetting } from './threshold.ts';
 
 export interface ScopeInput {
   tenant: string;
@@ -35,6 +44,7 @@ export interface ScopeInput {
 export interface ResolvedRequest {
   scope: Scope;
   scopeKey: string;
+  /** The part of the request's text that is embedded; the rest is in the scope's context digest. */
   text: string;
   exactKey: string;
 }
@@ -55,6 +65,21 @@ export interface StoreOptions {
   tags: string[];
   ttlSeconds?: number;
   wait: boolean;
+}
+
+/** Whose threshold: a namespace of a tenant, a tenant's default (namespace `*`), or the global one (both `*`). */
+export interface ThresholdTarget {
+  tenant: string;
+  namespace: string;
+}
+
+/** A tenant's lookups at this gateway since it started, by outcome. */
+export interface LookupCounts {
+  total: number;
+  exactHits: number;
+  semanticHits: number;
+  misses: number;
+  hitRate: number;
 }
 
 type Reply = { kind: 'hit'; event: CacheHitEvent } | { kind: 'miss'; event: CacheMissEvent };
@@ -78,7 +103,10 @@ export interface GatewayCacheDeps {
   stores: CacheStores;
   logger: Logger;
   metrics: Metrics;
-  threshold: number;
+  /** The thresholds in force, per tenant and namespace. */
+  thresholds: ThresholdBook;
+  /** The embedder's window: what of a text it reads. */
+  window: TextWindow;
   defaultTtlSeconds: number;
   lookupTimeoutMs: number;
   writeTimeoutMs: number;
@@ -97,7 +125,6 @@ export interface GatewayCacheDeps {
  */
 export class GatewayCache {
   readonly instanceId: string;
-  readonly threshold: ThresholdSetting;
   /** The last evictions announced, for the admin API. */
   readonly evictions = new EvictionLog();
   private readonly exact: ExactTier | undefined;
@@ -105,11 +132,12 @@ export class GatewayCache {
   private readonly writes = new PendingReplies<CacheStoredEvent>();
   private readonly storedAnswers = new Map<string, { exactKey: string; response: string; createdAt: number; expiresAt: number | null }>();
   private subscription: Subscription | undefined;
+  /** Lookups per tenant (the metrics have no tenant label, and a tenant sees only its own figures). */
+  private readonly counts = new Map<string, { exactHits: number; semanticHits: number; misses: number }>();
   private readonly hits: HitReporter;
 
   constructor(private readonly deps: GatewayCacheDeps) {
     this.instanceId = deps.instanceId ?? `gw-${randomUUID()}`;
-    this.threshold = new ThresholdSetting(deps.threshold);
     this.exact = deps.exactTier?.enabled ? new ExactTier(deps.exactTier) : undefined;
     this.hits = new HitReporter(deps.bus, deps.logger);
   }
@@ -134,7 +162,7 @@ export class GatewayCache {
         },
         [TOPICS.control]: async (event) => {
           if (event.origin === this.instanceId) return;
-          if (event.setting === 'THRESHOLD') this.threshold.set(event.value);
+          if (event.setting === 'THRESHOLD') await this.deps.thresholds.refresh();
           if (event.setting === 'TOKENS_REVOKED') this.deps.onTokensRevoked?.();
         },
       },
@@ -151,16 +179,21 @@ export class GatewayCache {
     if (mine && event.requestId !== null) this.writes.settle(event.requestId, event);
   }
 
+  /**
+   * The scope and matched text of a request. A text longer than the embedder's window is split
+   * (coverText): its tail is embedded and the rest joins the context digest, so it must match exactly.
+   */
   resolve(input: ScopeInput): ResolvedRequest {
+    const covered = coverText(input.text, this.deps.window);
     const scope: Scope = {
       tenant: input.tenant,
       namespace: input.namespace,
       model: input.model,
       paramsHash: hashParams(input.params),
-      contextHash: input.contextHash,
+      contextHash: coveredContextHash(input.contextHash, covered.exact),
     };
     const scopeKey = scopeKeyOf(scope);
-    return { scope, scopeKey, text: input.text, exactKey: `${scopeKey}\u0000${exactKeyText(input.text)}` };
+    return { scope, scopeKey, text: covered.embedded, exactKey: `${scopeKey}\u0000${exactKeyText(covered.embedded)}` };
   }
 
   /** Whether the namespace's lookups are decided by the verified policy (unless they name a threshold). */
@@ -173,12 +206,13 @@ export class GatewayCache {
     const namespace = request.scope.namespace;
     // Null leaves the decision to the verified policy; there the exact tier serves only exact repeats
     // of stored prompts (score 1), so every other lookup gets a fresh decision.
-    const threshold = options.threshold ?? (this.isVerified(namespace) ? null : this.threshold.get());
+    const threshold = options.threshold ?? (this.isVerified(namespace) ? null : this.deps.thresholds.get(request.scope.tenant, namespace));
     const stop = metrics.time('lookup');
     const now = Date.now();
     const cached = this.exact?.get(request.exactKey, now);
     if (cached && cached.score >= (threshold ?? 1) && (options.minCreatedAt === undefined || cached.createdAt >= options.minCreatedAt)) {
       metrics.lookups.inc({ outcome: 'hit', tier: 'exact', namespace });
+      this.countOf(request.scope.tenant).exactHits += 1;
       this.hits.record(cached.entryId, { ...request.scope, scopeKey: request.scopeKey }, cached, now);
       if (threshold === null) await this.recordHit(request, options.requestId, cached.entryId, cached.score, now);
       stop();
@@ -204,6 +238,7 @@ export class GatewayCache {
       const response = await this.deps.stores.responseOf(hit);
       if (response !== null) {
         metrics.lookups.inc({ outcome: 'hit', tier: 'semantic', namespace });
+        this.countOf(request.scope.tenant).semanticHits += 1;
         if (threshold === null) {
           await this.recordHit(request, options.requestId, hit.entryId, hit.score, now);
         } else {
@@ -219,6 +254,7 @@ export class GatewayCache {
       }
     }
     metrics.lookups.inc({ outcome: 'miss', tier: 'semantic', namespace });
+    this.countOf(request.scope.tenant).misses += 1;
     if (outcome === undefined) this.deps.logger.warn({ requestId: options.requestId }, 'lookup timed out; answering a miss');
     const miss = outcome?.kind === 'miss' ? outcome.event : null;
     return { hit: false, score: miss?.bestScore ?? 0, degraded: outcome === undefined, miss };
@@ -377,16 +413,27 @@ export class GatewayCache {
     return removed.length;
   }
 
-  /** Changes the threshold here at once and announces it to every other gateway. */
-  async setThreshold(value: number): Promise<number> {
-    const applied = this.threshold.set(value);
-    await this.deps.bus.publish(TOPICS.control, 'threshold', {
-      setting: 'THRESHOLD',
-      value: applied,
-      at: Date.now(),
-      origin: this.instanceId,
-    });
-    return applied;
+  /** The threshold in force for a target, and where it comes from. */
+  thresholdOf(target: ThresholdTarget): { threshold: number; source: ThresholdSource } {
+    return this.deps.thresholds.lookup(target.tenant, target.namespace);
+  }
+
+  /** Keeps a threshold, applies it here at once and tells every other gateway and matcher to read it. */
+  async setThreshold(target: ThresholdTarget, value: number): Promise<void> {
+    if (!Number.isFinite(value) || value < 0 || value > 1)
+      throw new CacheError('LLMCACHE_VALIDATION', 'threshold must be a number from 0 to 1');
+    await this.deps.thresholds.set({ ...target, threshold: value });
+    await this.announceThresholds(value);
+  }
+
+  /** Removes a threshold, so the broader one applies again, here at once and everywhere after the announcement. */
+  async unsetThreshold(target: ThresholdTarget): Promise<void> {
+    if (await this.deps.thresholds.unset(target.tenant, target.namespace))
+      await this.announceThresholds(this.thresholdOf(target).threshold);
+  }
+
+  private async announceThresholds(value: number): Promise<void> {
+    await this.deps.bus.publish(TOPICS.control, 'threshold', { setting: 'THRESHOLD', value, at: Date.now(), origin: this.instanceId });
   }
 
   /** Tells every other gateway to forget its cached tokens, so a revocation applies everywhere at once. */
@@ -472,10 +519,23 @@ export class GatewayCache {
   /** Entries, bytes and hits per namespace of a tenant, with the gateway's own figures. */
   async stats(tenant: string): Promise<{ threshold: number; exactTierEntries: number; namespaces: NamespaceStats[] }> {
     return {
-      threshold: this.threshold.get(),
+      threshold: this.deps.thresholds.get(tenant, ANY),
       exactTierEntries: this.exactTierSize,
       namespaces: await this.deps.stores.entries.namespaceStats(tenant),
     };
+  }
+
+  private countOf(tenant: string): { exactHits: number; semanticHits: number; misses: number } {
+    let counts = this.counts.get(tenant);
+    if (!counts) this.counts.set(tenant, (counts = { exactHits: 0, semanticHits: 0, misses: 0 }));
+    return counts;
+  }
+
+  /** A tenant's lookups at this gateway since it started: hits by tier, misses and the hit rate. */
+  lookupCounts(tenant: string): LookupCounts {
+    const { exactHits, semanticHits, misses } = this.counts.get(tenant) ?? { exactHits: 0, semanticHits: 0, misses: 0 };
+    const total = exactHits + semanticHits + misses;
+    return { total, exactHits, semanticHits, misses, hitRate: total === 0 ? 0 : (exactHits + semanticHits) / total };
   }
 
   get exactTierSize(): number {

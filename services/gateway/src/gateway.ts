@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import type { Embedder } from '@llm-cache/core';
+import type { Embedder, TextWindow } from '@llm-cache/core';
 import type { EventBus } from '@llm-cache/bus';
 import type { DecisionSettings } from '@llm-cache/policy';
-import type { CacheStores, TokenStore } from '@llm-cache/storage';
+import { ThresholdBook, type CacheStores, type TokenStore } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 import { Authenticator } from './auth.ts';
 import { GatewayCache } from './gateway-cache.ts';
@@ -17,10 +17,15 @@ export interface GatewayServiceDeps {
   logger: Logger;
   metrics: Metrics;
   embedder: () => Promise<Embedder>;
+  /** The embedder's window: prompts longer than it are split before they are matched (coverText). */
+  window: TextWindow;
   readiness: Record<string, () => Promise<void>>;
   host: string;
   port: number;
+  /** The configured threshold: what applies where none was set at runtime. */
   threshold: number;
+  /** The process's thresholds (shared with its matcher); a gateway without one keeps its own. */
+  thresholds?: ThresholdBook;
   defaults: CacheRouteDefaults;
   upstream: UpstreamOptions;
   temperature: TemperaturePolicy;
@@ -60,12 +65,16 @@ export async function buildGateway(deps: Omit<GatewayServiceDeps, 'host' | 'port
     tokens: deps.tokens,
     announceRevocation: () => cache.announceTokensRevoked(),
   });
+  const ownBook =
+    deps.thresholds === undefined ? new ThresholdBook(deps.stores.thresholds, deps.threshold, { logger: deps.logger }) : undefined;
+  await ownBook?.start();
   const cache = new GatewayCache({
     bus: deps.bus,
     stores: deps.stores,
     logger: deps.logger,
     metrics: deps.metrics,
-    threshold: deps.threshold,
+    thresholds: deps.thresholds ?? (ownBook as ThresholdBook),
+    window: deps.window,
     defaultTtlSeconds: deps.defaultTtlSeconds,
     lookupTimeoutMs: deps.lookupTimeoutMs,
     writeTimeoutMs: deps.writeTimeoutMs,
@@ -98,6 +107,7 @@ export async function buildGateway(deps: Omit<GatewayServiceDeps, 'host' | 'port
     close: async () => {
       await app.close();
       await cache.close();
+      ownBook?.close();
     },
   };
 }

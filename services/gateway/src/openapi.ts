@@ -1,3 +1,4 @@
+import { byteWindow } from '@llm-cache/core';
 import { MemoryBus } from '@llm-cache/bus';
 import { openSqlite, sqliteCacheStores, SqliteTokenStore } from '@llm-cache/storage';
 import { createLogger, Metrics } from '@llm-cache/telemetry';
@@ -21,6 +22,7 @@ export async function idleGateway(options: { authRequired: boolean }): Promise<I
     logger: createLogger({ level: 'silent' }),
     metrics: new Metrics({ defaultMetrics: false }),
     embedder: () => Promise.reject(new Error('not used')),
+    window: byteWindow(8191),
     readiness: {},
     threshold: 0.8,
     defaults: { tenant: 'default', namespace: 'default', model: 'default' },

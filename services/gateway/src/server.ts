@@ -16,6 +16,7 @@ import { clientRequestId, requestIdHeaders } from './http/request-id.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerAdminPage } from './http/admin-page.ts';
 import { registerDecisionRoutes } from './http/decision-routes.ts';
+import { registerThresholdRoutes } from './http/threshold-routes.ts';
 import { errorSchema, messageSchema } from './http/schemas.ts';
 
 export interface HttpServerOptions {
@@ -166,6 +167,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     embedder: options.embedder,
     readiness: options.readiness,
   });
+  registerThresholdRoutes(app, options.cache, options.defaults.tenant);
   registerAdminPage(app);
   registerDecisionRoutes(app, options.cache, options.defaults);
   return app;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { CacheEntry, RunningService, VectorMatch } from '@llm-cache/core';
 import type { EventBus } from '@llm-cache/bus';
 import { scopeFieldsOf, TOPICS, type EmbeddedRequestEvent, type VerifyRequest } from '@llm-cache/codec';
@@ -11,8 +12,8 @@ export interface MatcherServiceDeps {
   stores: CacheStores;
   logger: Logger;
   metrics: Metrics;
-  /** Threshold used when a request carries none. */
-  defaultThreshold: () => number;
+  /** The threshold of a tenant's namespace, for requests that carry none (stream lookups). */
+  thresholds: { get(tenant: string, namespace: string): number; refresh(): Promise<void> };
   concurrency?: number;
   /** Candidates examined per search (the best live one decides). */
   candidates?: number;
@@ -60,7 +61,7 @@ export async function startMatcher(deps: MatcherServiceDeps): Promise<RunningSer
       ...(request.minCreatedAt === null ? {} : { minCreatedAt: request.minCreatedAt }),
     });
     stop();
-    const threshold = request.threshold ?? deps.defaultThreshold();
+    const threshold = request.threshold ?? deps.thresholds.get(request.tenant, request.namespace);
     const scope = scopeFieldsOf(request);
     const verified = request.threshold === null && policies.isVerified(request.namespace);
     let verify: VerifyRequest | null = null;
@@ -128,5 +129,21 @@ export async function startMatcher(deps: MatcherServiceDeps): Promise<RunningSer
     concurrency: deps.concurrency ?? 32,
     handlers: { [TOPICS.embedded]: handle },
   });
-  return { name: 'matcher', close: () => subscription.close() };
+  // Every matcher hears every threshold change (its own group), to decide stream lookups by it at once.
+  const settings = await bus.subscribe({
+    group: `llmcache-matcher-settings-${randomUUID()}`,
+    ephemeral: true,
+    handlers: {
+      [TOPICS.control]: async (event) => {
+        if (event.setting === 'THRESHOLD') await deps.thresholds.refresh();
+      },
+    },
+  });
+  return {
+    name: 'matcher',
+    close: async () => {
+      await settings.close();
+      await subscription.close();
+    },
+  };
 }

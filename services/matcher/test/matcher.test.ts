@@ -3,7 +3,7 @@ import { test, type TestContext } from 'node:test';
 import { MemoryBus } from '@llm-cache/bus';
 import { TOPICS, type CacheHitEvent, type CacheMissEvent, type CacheRequestEvent } from '@llm-cache/codec';
 import { STATIC_DECISIONS } from '@llm-cache/policy';
-import { openSqlite, sqliteCacheStores } from '@llm-cache/storage';
+import { openSqlite, sqliteCacheStores, ThresholdBook } from '@llm-cache/storage';
 import { createLogger, Metrics } from '@llm-cache/telemetry';
 import { startMatcher } from '@llm-cache/matcher';
 
@@ -18,12 +18,15 @@ async function matcher(t: TestContext) {
   const stores = sqliteCacheStores(db, '/nonexistent');
   const bus = new MemoryBus();
   const metrics = new Metrics({ defaultMetrics: false });
+  const thresholds = new ThresholdBook(stores.thresholds, 0.8);
+  await thresholds.start();
+  t.after(() => thresholds.close());
   const running = await startMatcher({
     bus,
     stores,
     logger: createLogger({ level: 'silent' }),
     metrics,
-    defaultThreshold: () => 0.8,
+    thresholds,
     decision: { ...STATIC_DECISIONS, namespaces: { learned: { policy: 'verified' } } },
   });
   const replies = new Map<string, { hit?: CacheHitEvent; miss?: CacheMissEvent }>();
@@ -95,7 +98,7 @@ async function matcher(t: TestContext) {
     assert.ok(reply, 'the matcher did not answer');
     return reply;
   };
-  return { lookup, stores, metrics };
+  return { lookup, stores, metrics, bus, thresholds };
 }
 
 test('a static namespace hits at its threshold and asks for no verification', async (t) => {
@@ -151,4 +154,23 @@ test('once outcomes show that close candidates are right, the verified namespace
   }
   assert.ok(kinds.filter((k) => k === 'hit').length >= 15, kinds.join(' '));
   assert.ok(!kinds.includes('miss'), 'an affordable candidate is hit or explored, never plainly missed');
+});
+
+test("a lookup without a threshold takes its tenant's and namespace's, as set at runtime and announced", async (t) => {
+  const { lookup, stores, bus } = await matcher(t);
+  assert.ok((await lookup('default', 0.7, null)).miss, 'the configured 0.8 applies first');
+  // Another process keeps a lower threshold for tenant t and announces it on the control topic.
+  await stores.thresholds.put({ tenant: 't', namespace: '*', threshold: 0.6, updatedAt: Date.now() });
+  await stores.thresholds.put({ tenant: 'other', namespace: '*', threshold: 0.1, updatedAt: Date.now() });
+  await bus.publish(TOPICS.control, 'threshold', { setting: 'THRESHOLD', value: 0.6, at: Date.now(), origin: 'elsewhere' });
+  let reply = await lookup('default', 0.7, null);
+  for (let i = 0; i < 50 && !reply.hit; i++) reply = await lookup('default', 0.7, null);
+  assert.equal(reply.hit?.entryId, 'entry-default', "tenant t's own threshold decides its stream lookups");
+  // A namespace's own threshold wins over its tenant's.
+  await stores.thresholds.put({ tenant: 't', namespace: 'default', threshold: 0.95, updatedAt: Date.now() });
+  await bus.publish(TOPICS.control, 'threshold', { setting: 'THRESHOLD', value: 0.95, at: Date.now(), origin: 'elsewhere' });
+  reply = await lookup('default', 0.9, null);
+  for (let i = 0; i < 50 && reply.hit; i++) reply = await lookup('default', 0.9, null);
+  assert.ok(reply.miss, 'the namespace threshold 0.95 turns a 0.9 candidate into a miss');
+  assert.equal((await lookup('default', 0.9, 0.8)).hit?.entryId, 'entry-default', 'a threshold the request names still wins');
 });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import OpenAI from 'openai';
-import { CacheError, OUTPUT_AFFECTING_PARAMS, badRequest, splitConversation, type ChatMessage } from '@llm-cache/core';
+import { CacheError, OUTPUT_AFFECTING_PARAMS, badRequest, messageText, splitConversation, type ChatMessage } from '@llm-cache/core';
 import type { CacheMissEvent } from '@llm-cache/codec';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 import type { GatewayCache, LookupResult, ResolvedRequest } from '../gateway-cache.ts';
@@ -133,7 +133,8 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
     hit: Extract<LookupResult, { hit: true }>,
   ): FastifyReply | undefined => {
     const id = `chatcmpl-cache-${hit.entryId.slice(0, 16)}`;
-    const usage = usageOf(resolved.text, hit.response);
+    // Every message counts as prompt (not only the part that was embedded).
+    const usage = usageOf(body.messages.map((message) => messageText(message.content)).join('\n'), hit.response);
     const labels = { namespace: resolved.scope.namespace, model: body.model };
     metrics.tokensSaved.inc(labels, usage.total_tokens);
     const price = deps.pricing[body.model] ?? deps.pricing.default;

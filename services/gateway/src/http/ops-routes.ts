@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { Embedder } from '@llm-cache/core';
+import { CacheError, type Embedder } from '@llm-cache/core';
 import type { Metrics } from '@llm-cache/telemetry';
 import type { GatewayCache } from '../gateway-cache.ts';
 import {
@@ -10,7 +10,6 @@ import {
   evictionsReplySchema,
   healthReplySchema,
   statsReplySchema,
-  thresholdSchema,
 } from './schemas.ts';
 import { estimateTokens } from './chat-replay.ts';
 import { parseExport, type ExportHeader } from '../transfer.ts';
@@ -26,45 +25,8 @@ export interface OpsRouteDeps {
   readiness: Record<string, () => Promise<void>>;
 }
 
-/** Lookups, hits by tier and the hit rate, summed over the namespaces of the gateway's lookup counter. */
-async function lookupCounts(
-  metrics: Metrics,
-): Promise<{ total: number; exactHits: number; semanticHits: number; misses: number; hitRate: number }> {
-  const counts = { total: 0, exactHits: 0, semanticHits: 0, misses: 0, hitRate: 0 };
-  for (const { labels, value } of (await metrics.lookups.get()).values) {
-    counts.total += value;
-    if (labels.outcome === 'miss') counts.misses += value;
-    else if (labels.tier === 'exact') counts.exactHits += value;
-    else counts.semanticHits += value;
-  }
-  counts.hitRate = counts.total === 0 ? 0 : (counts.exactHits + counts.semanticHits) / counts.total;
-  return counts;
-}
-
 export function registerOpsRoutes(app: FastifyInstance, deps: OpsRouteDeps): void {
   const { cache, metrics } = deps;
-
-  app.get(
-    '/v1/admin/threshold',
-    { config: { role: 'reader' }, schema: { summary: 'The similarity threshold', tags: ['admin'], response: { 200: thresholdSchema } } },
-    async () => ({
-      threshold: cache.threshold.get(),
-    }),
-  );
-
-  app.put<{ Body: { threshold: number } }>(
-    '/v1/admin/threshold',
-    {
-      config: { role: 'admin' },
-      schema: {
-        summary: 'Change the similarity threshold; applies from the next request on, on every gateway',
-        tags: ['admin'],
-        body: thresholdSchema,
-        response: { 200: thresholdSchema, ...ERROR_REPLIES },
-      },
-    },
-    async (request) => ({ threshold: await cache.setThreshold(request.body.threshold) }),
-  );
 
   app.get(
     '/v1/admin/stats',
@@ -73,11 +35,12 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRouteDeps): voi
       schema: { summary: 'Entries, bytes and hits per namespace', tags: ['admin'], response: { 200: statsReplySchema } },
     },
     async (request) => {
-      const stats = await cache.stats(tenantOf(request, deps.tenant));
+      const tenant = tenantOf(request, deps.tenant);
+      const stats = await cache.stats(tenant);
       return {
         ...stats,
         namespaces: stats.namespaces.map(({ namespace, entries, bytes, hits }) => ({ namespace, entries, bytes, hits })),
-        lookups: await lookupCounts(metrics),
+        lookups: cache.lookupCounts(tenant),
       };
     },
   );
@@ -164,6 +127,13 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRouteDeps): voi
     async (request) => {
       const inputs = typeof request.body.input === 'string' ? [request.body.input] : request.body.input;
       const embedder = await deps.embedder();
+      // Like OpenAI's endpoint, an input longer than the model reads is refused rather than cut short.
+      const tooLong = inputs.findIndex((text) => !embedder.window.fits(text));
+      if (tooLong >= 0)
+        throw new CacheError(
+          'LLMCACHE_VALIDATION',
+          `input${typeof request.body.input === 'string' ? '' : `[${tooLong}]`} is longer than the embedding model's window of ${embedder.window.maxTokens} tokens`,
+        );
       const vectors = await embedder.embed(inputs);
       const base64 = request.body.encoding_format === 'base64';
       const tokens = inputs.reduce((sum, text) => sum + estimateTokens(text), 0);

@@ -123,11 +123,35 @@ export const purgeReplySchema = {
   properties: { purged: { type: 'integer', minimum: 0 } },
 } as const;
 
-export const thresholdSchema = {
+export const thresholdBodySchema = {
   type: 'object',
   required: ['threshold'],
-  properties: { threshold: { type: 'number', minimum: 0, maximum: 1 } },
+  properties: {
+    threshold: { type: 'number', minimum: 0, maximum: 1 },
+    namespace: { ...NAMESPACE, description: "One namespace of the caller's tenant; absent: the tenant's default" },
+  },
   additionalProperties: false,
+} as const;
+
+export const thresholdQuerySchema = {
+  type: 'object',
+  properties: { namespace: NAMESPACE },
+  additionalProperties: false,
+} as const;
+
+export const thresholdReplySchema = {
+  type: 'object',
+  required: ['threshold', 'tenant', 'namespace', 'source'],
+  properties: {
+    threshold: { type: 'number' },
+    tenant: { type: 'string', description: '`*` for the global default' },
+    namespace: { type: 'string', description: "`*` for the tenant's default" },
+    source: {
+      type: 'string',
+      enum: ['namespace', 'tenant', 'global', 'config'],
+      description: "Where the threshold in force comes from: the namespace's own, its tenant's, the global default, or the configuration",
+    },
+  },
 } as const;
 
 export const chatBodySchema = {
@@ -292,7 +316,7 @@ export const feedbackBodySchema = {
     requestId: {
       type: 'string',
       pattern: '^[A-Za-z0-9._:-]{1,128}$',
-      description: 'The x-request-id of a response the cache answered (a hit in a namespace with the verified policy)',
+      description: 'The x-llmcache-request-id of a response the cache answered (a hit in a namespace with the verified policy)',
     },
     correct: { type: 'boolean', description: 'Whether the cached answer was right for that request' },
   },
