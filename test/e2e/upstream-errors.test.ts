@@ -87,14 +87,15 @@ describe('upstream errors on POST /v1/chat/completions', () => {
     assert.doesNotMatch(JSON.stringify(body), new RegExp(upstreamKey), 'the upstream key never reaches the client');
   };
 
-  it('passes an upstream 401 through with its status and error object, without the upstream key', async () => {
+  it("keeps the status of an upstream 401 to the gateway's own key, with a message of its own that quotes no part of the key", async () => {
+    const masked = `${upstreamKey.slice(0, 8)}************${upstreamKey.slice(-4)}`;
     const result = await failing(
       {
         kind: 'reply',
         status: 401,
         body: {
           error: {
-            message: `Incorrect API key provided: ${upstreamKey}.`,
+            message: `Incorrect API key provided: ${masked}. You can find your API key at the provider.`,
             type: 'invalid_request_error',
             param: null,
             code: 'invalid_api_key',
@@ -106,10 +107,29 @@ describe('upstream errors on POST /v1/chat/completions', () => {
     );
     assert.equal(result.status, 401);
     assertErrorShape(result.json);
-    assert.equal(result.json.error.code, 'invalid_api_key');
+    assert.equal(result.json.error.code, 'LLMCACHE_UPSTREAM_REJECTED', 'the caller is told it is the gateway credentials, not its own');
+    assert.match(result.json.error.message, /refused the gateway's own credentials \(HTTP 401\)/);
+    assert.doesNotMatch(JSON.stringify(result.json), new RegExp(upstreamKey.slice(-4)), 'not even the masked key');
+  });
+
+  it('passes an upstream 400 through with its status and error object', async () => {
+    const result = await failing(
+      {
+        kind: 'reply',
+        status: 400,
+        body: {
+          error: { message: "'messages' must contain at least one message.", type: 'invalid_request_error', param: 'messages', code: null },
+        },
+      },
+      'Which river flows through Budapest?',
+      false,
+    );
+    assert.equal(result.status, 400);
+    assertErrorShape(result.json);
+    assert.equal(result.json.error.code, 'LLMCACHE_UPSTREAM_REJECTED', 'a null code becomes ours');
     assert.equal(result.json.error.type, 'invalid_request_error');
-    assert.equal(result.json.error.param, null);
-    assert.match(result.json.error.message, /^Incorrect API key provided: \[redacted\]/);
+    assert.equal(result.json.error.param, 'messages');
+    assert.equal(result.json.error.message, "'messages' must contain at least one message.");
   });
 
   it('passes an upstream 429 through with its Retry-After header', async () => {
@@ -151,14 +171,14 @@ describe('upstream errors on POST /v1/chat/completions', () => {
     assert.equal(nullCode.json.error.message, 'Unrecognized request argument supplied: foo');
 
     const plain = await failing(
-      { kind: 'reply', status: 403, headers: { 'content-type': 'text/plain' }, body: 'Forbidden by the proxy' },
+      { kind: 'reply', status: 409, headers: { 'content-type': 'text/plain' }, body: 'Conflict reported by the proxy' },
       'Who painted The Night Watch?',
       false,
     );
-    assert.equal(plain.status, 403);
+    assert.equal(plain.status, 409);
     assertErrorShape(plain.json);
     assert.equal(plain.json.error.code, 'LLMCACHE_UPSTREAM_REJECTED');
-    assert.match(plain.json.error.message, /Forbidden by the proxy/);
+    assert.match(plain.json.error.message, /Conflict reported by the proxy/);
   });
 
   it('answers 502 for a 200 that is not a completion and for an upstream 5xx', async () => {
@@ -248,8 +268,7 @@ describe('upstream errors on POST /v1/chat/completions', () => {
       (error: unknown) => {
         assert.ok(error instanceof OpenAI.AuthenticationError, String(error));
         assert.equal(error.status, 401);
-        assert.equal(error.code, 'invalid_api_key');
-        assert.equal(error.type, 'invalid_request_error');
+        assert.equal(error.code, 'LLMCACHE_UPSTREAM_REJECTED', "the gateway's own key was refused, not the caller's");
         return true;
       },
     );

@@ -4,6 +4,8 @@ import { sha256Hex } from './text.ts';
 export interface TextWindow {
   /** The model's input limit in tokens (special tokens included), for messages. */
   readonly maxTokens: number;
+  /** No text longer than this, in UTF-16 code units, fits. */
+  readonly maxChars: number;
   /** Whether the model reads all of `text` (normalized). */
   fits(text: string): boolean;
   /** Words of a fitting text that the model cannot tell apart (read as an unknown token); usually none. */
@@ -18,8 +20,11 @@ export interface TextCoverage {
   exact: string;
 }
 
-/** Sentence ends in normalized text (whitespace collapsed): a stop, a question or exclamation mark, a colon. */
-const SENTENCE_END = /[.?!:;。？！](?:["')\]]*) /g;
+/**
+ * Sentence ends in normalized text (whitespace collapsed): a stop, question or exclamation mark,
+ * colon or semicolon followed by a space, or a full-width (CJK) one, which needs no space.
+ */
+const SENTENCE_END = /[.?!:;]["')\]]* |[。？！；：]["')\]」』）]* ?/g;
 
 /**
  * Splits a normalized text into what the embedding covers and what must match exactly.
@@ -49,26 +54,46 @@ function splitAtWindow(text: string, window: TextWindow): { embedded: string; be
   return { embedded: longestFittingTail(text, window), before: text };
 }
 
-/** The longest tail of whole words that fits the window (one word's tail when none does). */
+/**
+ * The longest tail of whole words that fits the window; when not even the last word fits, the
+ * longest tail of it that does, cut between code points (never inside a surrogate pair).
+ */
 function longestFittingTail(text: string, window: TextWindow): string {
-  const starts = [0];
-  for (let i = text.indexOf(' '); i >= 0; i = text.indexOf(' ', i + 1)) starts.push(i + 1);
-  // Binary search over word starts: a later start gives a shorter tail, and shorter tails fit.
-  let lo = 1;
+  // Only the last maxChars can fit: look no further back (a long body is never searched whole).
+  const from = Math.max(0, text.length - window.maxChars);
+  const wordStarts = [from];
+  for (let i = text.indexOf(' ', from); i >= 0; i = text.indexOf(' ', i + 1)) wordStarts.push(i + 1);
+  const words = latestFitting(text, wordStarts.slice(1), window);
+  if (words !== null) return text.slice(words);
+  const lastWord = wordStarts[wordStarts.length - 1] as number;
+  const codePoints: number[] = [];
+  for (let i = lastWord + 1; i < text.length; i += 1) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0xdc00 || unit > 0xdfff) codePoints.push(i);
+  }
+  const cut = latestFitting(text, codePoints, window);
+  return cut === null ? '' : text.slice(cut);
+}
+
+/**
+ * The earliest of the ascending `starts` whose tail fits, by binary search (a later start gives a
+ * shorter tail, and shorter tails fit); null when none does.
+ */
+function latestFitting(text: string, starts: readonly number[], window: TextWindow): number | null {
+  let lo = 0;
   let hi = starts.length - 1;
-  let best = -1;
+  let best: number | null = null;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (window.fits(text.slice(starts[mid]))) {
-      best = mid;
+    const start = starts[mid] as number;
+    if (window.fits(text.slice(start))) {
+      best = start;
       hi = mid - 1;
     } else {
       lo = mid + 1;
     }
   }
-  if (best >= 0) return text.slice(starts[best]);
-  const lastWord = text.slice(starts[starts.length - 1]);
-  return lastWord.slice(Math.max(0, lastWord.length - window.maxTokens / 2));
+  return best;
 }
 
 /**
@@ -85,5 +110,10 @@ export function coveredContextHash(contextHash: string, exact: string): string {
  * covers at least one byte, and every byte has a token, so nothing is unseen).
  */
 export function byteWindow(maxTokens: number): TextWindow {
-  return { maxTokens, fits: (text) => Buffer.byteLength(text, 'utf8') <= maxTokens, unseen: () => [] };
+  return {
+    maxTokens,
+    maxChars: maxTokens,
+    fits: (text) => text.length <= maxTokens && Buffer.byteLength(text, 'utf8') <= maxTokens,
+    unseen: () => [],
+  };
 }

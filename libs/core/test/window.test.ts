@@ -5,6 +5,7 @@ import { byteWindow, coveredContextHash, coverText, type TextWindow } from '@llm
 /** A window of `max` words, in which words of "?" marks are unreadable. */
 const words = (max: number): TextWindow => ({
   maxTokens: max,
+  maxChars: max * 100,
   fits: (text) => text.split(' ').length <= max,
   unseen: (text) => text.split(' ').filter((word) => /^\?+$/.test(word)),
 });
@@ -48,4 +49,22 @@ test('the byte window counts UTF-8 bytes and sees every word', () => {
   assert.equal(window.fits('12345678'), true);
   assert.equal(window.fits('1234567é'), false);
   assert.deepEqual(window.unseen('😀'), []);
+});
+
+test('full-width sentence ends split without a space, so a long CJK prompt is matched on its last sentence', () => {
+  const context = '本报告涵盖四个季度。每个季度收入都在增长。'.repeat(200);
+  const covered = coverText(`${context}总收入是多少？`, byteWindow(8191));
+  assert.equal(covered.embedded, '总收入是多少？');
+  assert.equal(covered.exact, context);
+});
+
+test("a tail cut inside a word fits the window's own units and never splits a surrogate pair", () => {
+  const han = '汉'.repeat(4_400);
+  const covered = coverText(han, byteWindow(8191));
+  assert.equal(covered.exact, han, 'nothing fits: the whole text must match exactly');
+  assert.ok(Buffer.byteLength(covered.embedded) <= 8191 && covered.embedded.length > 2_000, `${covered.embedded.length} characters`);
+  const emoji = '😀'.repeat(3_000);
+  const tail = coverText(emoji, byteWindow(8191)).embedded;
+  assert.ok(Buffer.from(tail).toString() === tail, 'no lone surrogate (it would not survive UTF-8)');
+  assert.ok(Buffer.byteLength(tail) <= 8191 && Buffer.byteLength(tail) > 8_000);
 });

@@ -24,6 +24,7 @@ function isPlain(text: string): boolean {
  */
 export class TokenWindow implements TextWindow {
   readonly #anyChars: number;
+  readonly maxChars: number;
   readonly #unknownId: number;
 
   constructor(
@@ -31,6 +32,7 @@ export class TokenWindow implements TextWindow {
     readonly maxTokens: number = MAX_TOKENS,
   ) {
     this.#anyChars = Math.floor((maxTokens - 2) / 4);
+    this.maxChars = maxTokens * 12;
     this.#unknownId = tokenizer.token_to_id('[UNK]') ?? 100;
   }
 
@@ -40,8 +42,14 @@ export class TokenWindow implements TextWindow {
     return new TokenWindow(tokenizer, maxTokens);
   }
 
+  /**
+   * Texts over 12 characters a token are taken not to fit without being tokenized: only long words (the
+   * model reads over 100 characters as one unknown token) could fit there, and too long is the safe side
+   * (they must then match exactly). So measuring a request never tokenizes more than a few KB.
+   */
   fits(text: string): boolean {
     if (text.length <= this.#anyChars || (text.length <= this.maxTokens - 2 && isPlain(text))) return true;
+    if (text.length > this.maxChars) return false;
     return this.headIds(text).length <= this.maxTokens;
   }
 
@@ -61,7 +69,8 @@ export class TokenWindow implements TextWindow {
    * overflows; a long text is never tokenized whole just to learn that it does not fit.
    */
   headIds(text: string): number[] {
-    for (let window = 2048; ; window *= 2) {
+    // About six characters a token: the first prefix already overflows for ordinary text.
+    for (let window = this.maxTokens * 6; ; window *= 2) {
       let cut = text.length;
       if (window < text.length) {
         cut = window;

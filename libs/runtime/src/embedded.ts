@@ -28,14 +28,21 @@ export async function startEmbedded(config: Config, options: { logger?: Logger; 
   const started = Date.now();
   const lock = lockDataDir(dataDir);
   let embedder: Embedder;
+  let db: ReturnType<typeof openSqlite>;
+  let stores: CacheStores;
   try {
     embedder = options.embedder ?? (await createEmbedder(config, logger));
+    try {
+      db = openSqlite(resolve(dataDir, 'llm-cache.db'));
+      stores = sqliteCacheStores(db, resolve(dataDir, 'objects'), config.vectorIndex);
+    } catch (error) {
+      if (!options.embedder) await embedder.close();
+      throw error;
+    }
   } catch (error) {
     lock.release();
     throw error;
   }
-  const db = openSqlite(resolve(dataDir, 'llm-cache.db'));
-  const stores = sqliteCacheStores(db, resolve(dataDir, 'objects'), config.vectorIndex);
   const bus = new MemoryBus({ logger, metrics });
   const shutdown = async (): Promise<void> => {
     try {

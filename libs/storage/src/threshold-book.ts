@@ -50,6 +50,18 @@ export class ThresholdBook {
     await this.refresh();
   }
 
+  /** How many thresholds a tenant has set (its default and its namespaces'). */
+  countOf(tenant: string): number {
+    let count = 0;
+    for (const key of this.records.keys()) if (key.startsWith(`${tenant}\u0000`)) count += 1;
+    return count;
+  }
+
+  /** Whether this exact threshold was set. */
+  has(tenant: string, namespace: string): boolean {
+    return this.records.has(keyOf(tenant, namespace));
+  }
+
   get(tenant: string, namespace: string): number {
     return this.lookup(tenant, namespace).threshold;
   }

@@ -67,6 +67,9 @@ export interface StoreOptions {
   wait: boolean;
 }
 
+/** Every gateway and matcher holds every threshold in memory: one tenant may not grow that without bound. */
+export const MAX_THRESHOLDS_PER_TENANT = 1000;
+
 /** Whose threshold: a namespace of a tenant, a tenant's default (namespace `*`), or the global one (both `*`). */
 export interface ThresholdTarget {
   tenant: string;
@@ -422,7 +425,14 @@ export class GatewayCache {
   async setThreshold(target: ThresholdTarget, value: number): Promise<void> {
     if (!Number.isFinite(value) || value < 0 || value > 1)
       throw new CacheError('LLMCACHE_VALIDATION', 'threshold must be a number from 0 to 1');
-    await this.deps.thresholds.set({ ...target, threshold: value });
+    const { thresholds } = this.deps;
+    if (!thresholds.has(target.tenant, target.namespace) && thresholds.countOf(target.tenant) >= MAX_THRESHOLDS_PER_TENANT) {
+      throw new CacheError(
+        'LLMCACHE_VALIDATION',
+        `a tenant keeps at most ${MAX_THRESHOLDS_PER_TENANT} thresholds; remove one (DELETE /v1/admin/threshold?namespace=...) first`,
+      );
+    }
+    await thresholds.set({ ...target, threshold: value });
     await this.announceThresholds(value);
   }
 

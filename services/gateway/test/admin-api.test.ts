@@ -74,3 +74,16 @@ test('GET /admin serves the page with a policy that allows its own inline script
   assert.match(policy, /connect-src 'self'/);
   assert.doesNotMatch(page.body, /https?:\/\//, 'no external resources');
 });
+
+test('a tenant keeps at most 1000 thresholds, and may still change or remove the ones it has', async (t) => {
+  const { app } = await gateway(t);
+  const put = (body: Record<string, unknown>) => app.inject({ method: 'PUT', url: '/v1/admin/threshold', payload: body });
+  assert.equal((await put({ threshold: 0.9 })).statusCode, 200, "the tenant's default counts too");
+  for (let i = 1; i < 1000; i++) assert.equal((await put({ threshold: 0.9, namespace: `ns-${i}` })).statusCode, 200);
+  const refused = await put({ threshold: 0.9, namespace: 'one-too-many' });
+  assert.equal(refused.statusCode, 400);
+  assert.match(refused.json().error.message, /at most 1000 thresholds/);
+  assert.equal((await put({ threshold: 0.95, namespace: 'ns-1' })).statusCode, 200, 'an existing one can change');
+  assert.equal((await app.inject({ method: 'DELETE', url: '/v1/admin/threshold?namespace=ns-1' })).statusCode, 200);
+  assert.equal((await put({ threshold: 0.9, namespace: 'one-too-many' })).statusCode, 200, 'room again after a removal');
+});

@@ -217,7 +217,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
       else if (finish === null && !clientGone)
         failure = notACompletion(started ? 'its stream ended without a finish_reason' : 'its stream had no chunk');
     } catch (error) {
-      const refusal = started ? undefined : upstreamRefusal(error);
+      const refusal = started ? undefined : upstreamRefusal(error, upstream.apiKey !== undefined && upstream.apiKey !== '');
       if (refusal) return refuse(reply, request, refusal, status);
       failure = upstreamFailure(error, watchdog.timedOut, upstream.timeoutMs);
     } finally {
@@ -259,7 +259,7 @@ export function registerChatRoutes(app: FastifyInstance, deps: ChatRouteDeps): v
         { signal: watchdog.signal },
       );
     } catch (error) {
-      const refusal = upstreamRefusal(error);
+      const refusal = upstreamRefusal(error, upstream.apiKey !== undefined && upstream.apiKey !== '');
       if (refusal) return refuse(reply, request, refusal, status);
       throw upstreamFailure(error, watchdog.timedOut, upstream.timeoutMs);
     } finally {

@@ -266,7 +266,7 @@ export const statsReplySchema = {
     exactTierEntries: { type: 'integer', description: 'Answers held by this gateway for exact repeats' },
     lookups: {
       type: 'object',
-      description: "This gateway's lookups since it started, every tenant together (its llmcache_lookups_total counter)",
+      description: "The tenant's lookups at this gateway since it started",
       required: ['total', 'exactHits', 'semanticHits', 'misses', 'hitRate'],
       properties: {
         total: { type: 'integer', minimum: 0 },

@@ -22,8 +22,23 @@ export interface UpstreamRefusal {
   error: Record<string, unknown> & { code: string; message: string };
 }
 
-export function upstreamRefusal(error: unknown): UpstreamRefusal | undefined {
+/**
+ * `ownCredentials`: the gateway called with its own upstream key. A 401 or 403 then says nothing about
+ * the caller (whose token was ours), so it keeps its status but gets a fixed message, which also
+ * keeps any masked form of the key a provider quotes back out of the answer.
+ */
+export function upstreamRefusal(error: unknown, ownCredentials: boolean): UpstreamRefusal | undefined {
   if (!(error instanceof OpenAI.APIError) || error.status === undefined || error.status < 400 || error.status > 499) return undefined;
+  if (ownCredentials && (error.status === 401 || error.status === 403)) {
+    return {
+      status: error.status,
+      headers: {},
+      error: {
+        code: 'LLMCACHE_UPSTREAM_REJECTED',
+        message: `the model provider refused the gateway's own credentials (HTTP ${error.status}); the operator should check upstream.apiKey`,
+      },
+    };
+  }
   const body: unknown = error.error;
   const fields = isRecord(body) ? { ...body } : {};
   const message =
