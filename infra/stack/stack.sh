@@ -6,6 +6,7 @@
 #   bash infra/stack/stack.sh down [names...]   stops what this script started (pid files)
 #   bash infra/stack/stack.sh status            one line per server
 #   bash infra/stack/stack.sh env               export lines with the endpoints
+#   bash infra/stack/stack.sh config            writes LLM-Cache's settings for the stack, prints the file's path
 #   bash infra/stack/stack.sh logs NAME         tail -f a server's log
 #   bash infra/stack/stack.sh install [names]   download/build only
 #
@@ -120,7 +121,36 @@ cmd_up() {
     say "up: FAILED after $(($(date +%s) - t0))s (see messages above; logs in $STACK_LOGS)"
     return 1
   fi
-  say "up: all ready in $(($(date +%s) - t0))s"
+  write_config
+  say "up: all ready in $(($(date +%s) - t0))s (settings for LLM-Cache in $(config_file))"
+}
+
+# The one place the local stack's addresses and credentials are written; `llm-cache cluster --stack`
+# and `llm-cache service --stack` (what npm run start:distributed runs) read it.
+config_file() { echo "$STACK_RUN/llm-cache.yaml"; }
+
+write_config() {
+  local file tmp
+  file=$(config_file)
+  tmp="$file.tmp.$$"
+  cat >"$tmp" <<CONFIG
+# The local stack's addresses and credentials, written by infra/stack/stack.sh up.
+mode: distributed
+kafka:
+  brokers: $STACK_HOST:$KAFKA_PORT
+  registryUrl: http://$STACK_HOST:$REGISTRY_PORT/apis/ccompat/v7
+milvus:
+  address: $STACK_HOST:$MILVUS_PORT
+mongo:
+  url: mongodb://$STACK_HOST:$MONGO_PORT/
+s3:
+  endpoint: http://$STACK_HOST:$S3_PORT
+  region: us-east-1
+  accessKeyId: $S3_IDENTITY
+  secretAccessKey: $S3_CREDENTIAL
+  forcePathStyle: true
+CONFIG
+  chmod 600 "$tmp" && mv "$tmp" "$file"
 }
 
 cmd_down() {
@@ -168,7 +198,7 @@ cmd_logs() {
   tail -n 100 -f "$(log_file "$(canon "$1")")"
 }
 
-usage() { sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 main() {
   local cmd=${1:-}
@@ -178,6 +208,7 @@ main() {
     down | stop) cmd_down "$@" ;;
     status) cmd_status ;;
     env) cmd_env ;;
+    config) ensure_dirs && write_config && config_file ;;
     logs) cmd_logs "$@" ;;
     install) cmd_install "$@" ;;
     -h | --help | help | "") usage ;;

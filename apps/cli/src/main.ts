@@ -34,8 +34,9 @@ program
   .description('run one process per service on the distributed adapters, output prefixed by service')
   .option('--matchers <n>', 'matcher processes', '1')
   .option('--gateways <n>', 'gateway processes (ports LLMCACHE_PORT, +1, ...)', '1')
-  .action(async (flags: { matchers: string; gateways: string }) =>
-    clusterCommand({ replicas: { matcher: Number(flags.matchers), gateway: Number(flags.gateways) } }),
+  .option('--stack', "use the local stack's addresses and credentials (written by npm run stack:up) as the configuration file")
+  .action(async (flags: { matchers: string; gateways: string; stack?: boolean }) =>
+    clusterCommand({ replicas: { matcher: Number(flags.matchers), gateway: Number(flags.gateways) }, stack: flags.stack === true }),
   );
 
 serverOptions(

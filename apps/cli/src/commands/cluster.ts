@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVICE_NAMES } from '@llm-cache/runtime';
 
@@ -8,7 +11,8 @@ const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
  * `llm-cache cluster`: one process per service (distributed adapters), their output prefixed with the
  * service name. Stops them all on SIGINT/SIGTERM, and all of them when one exits.
  */
-export async function clusterCommand(options: { replicas: Record<string, number> }): Promise<void> {
+export async function clusterCommand(options: { replicas: Record<string, number>; stack?: boolean }): Promise<void> {
+  const stackConfig = options.stack ? { LLMCACHE_CONFIG: localStackConfig() } : {};
   const children: Array<{ name: string; child: ChildProcess }> = [];
   let stopping = false;
   const stopAll = (code: number): void => {
@@ -28,6 +32,7 @@ export async function clusterCommand(options: { replicas: Record<string, number>
       const name = count > 1 ? `${service}-${i + 1}` : service;
       const env = {
         ...process.env,
+        ...stackConfig,
         LLMCACHE_MODE: 'distributed',
         ...(service === 'gateway' && i > 0 ? { LLMCACHE_PORT: String(Number(process.env.LLMCACHE_PORT ?? 8080) + i) } : {}),
         // Each process without a gateway serves its own /metrics on the next port from LLMCACHE_METRICS_PORT.
@@ -53,4 +58,17 @@ export async function clusterCommand(options: { replicas: Record<string, number>
   }
   process.on('SIGINT', () => stopAll(0));
   process.on('SIGTERM', () => stopAll(0));
+}
+
+/**
+ * The configuration file that `npm run stack:up` writes with the local stack's addresses and
+ * credentials (infra/stack/stack.sh, in LLMCACHE_STACK_DIR). Environment variables still override it.
+ */
+export function localStackConfig(): string {
+  const file = join(process.env.LLMCACHE_STACK_DIR ?? join(homedir(), '.cache', 'llm-cache', 'run'), 'llm-cache.yaml');
+  if (!existsSync(file)) {
+    process.stderr.write(`llm-cache: ${file} is missing: start the local stack first (npm run stack:up), which writes it\n`);
+    process.exit(2);
+  }
+  return file;
 }
