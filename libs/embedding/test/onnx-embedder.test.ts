@@ -124,9 +124,13 @@ describe('OnnxEmbedder', () => {
       'word '.repeat(127).trim(),
       '안녕하세요 '.repeat(12).trim(), // Hangul syllables make three tokens each: short, and still too long
       '1.2.3.4.5.6.7.8.9.'.repeat(8),
-      `${'x'.repeat(3000)} then words`,
+      `${'x'.repeat(1000)} then words`, // one unknown token for the long word: it fits
     ];
     for (const text of texts) assert.equal(window.fits(text), tokenizer.encode(text).ids.length <= MAX_TOKENS, text.slice(0, 30));
+    // Past 12 characters a token nothing is taken to fit, even what tokenizes short: the safe side.
+    const long = `${'x'.repeat(3000)} then words`;
+    assert.ok(tokenizer.encode(long).ids.length <= MAX_TOKENS);
+    assert.equal(window.fits(long), false);
     assert.deepEqual(window.unseen('How do I reverse a list?'), []);
     assert.deepEqual(window.unseen('Translate 😀 into words.'), ['😀']);
     assert.deepEqual(window.unseen(`hash ${'ab'.repeat(60)} please`), ['ab'.repeat(60)], 'a word over 100 characters reads as unknown');
