@@ -35,7 +35,8 @@ export async function startEmbedder(deps: EmbedderServiceDeps): Promise<RunningS
     deps.logger.trace({ requestId: request.requestId, kind: request.kind }, 'embedded');
     const values = Array.from(vector as Float32Array);
     if (request.kind === 'LOOKUP') {
-      await bus.publish(TOPICS.embedded, request.scopeKey, { request, embeddingModel: embedder.fingerprint, vector: values });
+      // Keyed by the request, like the lookup itself: any matcher may decide it.
+      await bus.publish(TOPICS.embedded, request.requestId, { request, embeddingModel: embedder.fingerprint, vector: values });
       return;
     }
     const store = request.store;

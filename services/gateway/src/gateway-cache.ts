@@ -222,7 +222,9 @@ export class GatewayCache {
       return { hit: true, tier: 'exact', score: cached.score, entryId: cached.entryId, response: cached.response };
     }
     const reply = this.lookups.wait(options.requestId, this.deps.lookupTimeoutMs);
-    await this.deps.bus.publish(TOPICS.requests, request.scopeKey, {
+    // Lookups need no order among themselves: keyed by their own id, one scope's lookups spread over
+    // every partition, embedder and matcher. Stores stay keyed by scope, which orders its writes.
+    await this.deps.bus.publish(TOPICS.requests, options.requestId, {
       requestId: options.requestId,
       kind: 'LOOKUP',
       replyTo: this.instanceId,
