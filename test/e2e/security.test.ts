@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
@@ -8,36 +8,9 @@ import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { describe, it } from 'node:test';
 import { encryptSecret, generateSecretKey, parseSecretKey } from '@llm-cache/config';
+import { selfSignedCertificate } from '@llm-cache/testing';
 import { postJson, REPO_ROOT, startCacheProcess, tempDir } from '../helpers/cache-process.ts';
 import { startUpstreamStandIn } from '../helpers/upstream-stand-in.ts';
-
-/** A self-signed certificate for 127.0.0.1 and localhost, made with openssl for this run. */
-function makeCertificate(dir: string): { certFile: string; keyFile: string; cert: Buffer } {
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-    ],
-    { stdio: 'pipe' },
-  );
-  return { certFile, keyFile, cert: readFileSync(certFile) };
-}
 
 /** POST over HTTPS trusting only the given CA. */
 function httpsPost(url: string, path: string, body: unknown, ca: Buffer): Promise<{ status: number; body: any }> {
@@ -80,7 +53,7 @@ function slowClient(port: number, head: string, drip: string, dripMs: number): P
 describe('HTTPS listener', () => {
   it('serves the API over TLS with a certificate made in the test, and nothing over plain HTTP', async (t) => {
     const dir = tempDir(t);
-    const { certFile, keyFile, cert } = makeCertificate(dir);
+    const { certFile, keyFile, cert } = selfSignedCertificate(dir);
     const cache = await startCacheProcess({
       LLMCACHE_DATA_DIR: join(dir, 'data'),
       LLMCACHE_TLS_CERT_FILE: certFile,

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
+import { selfSignedCertificate } from '@llm-cache/testing';
 import { limitConnections } from '../src/http/connections.ts';
 
 const MAX = 5;
@@ -87,32 +87,8 @@ test('silent connections go before connections kept alive between requests', asy
 test('behind TLS too, silent connections (no handshake) make room for a request', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'llm-cache-conn-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    {
-      stdio: 'pipe',
-    },
-  );
-  const ca = readFileSync(cert);
-  const server = createHttpsServer({ key: readFileSync(key), cert: ca }, (_request, response) => response.end('ok'));
+  const { key, cert: ca } = selfSignedCertificate(dir);
+  const server = createHttpsServer({ key, cert: ca }, (_request, response) => response.end('ok'));
   limitConnections(server, MAX, true);
   const port = await listen(t, server);
   const { open } = await silent(t, port, 2 * MAX);
