@@ -26,6 +26,8 @@ export class TokenWindow implements TextWindow {
   readonly #anyChars: number;
   readonly maxChars: number;
   readonly #unknownId: number;
+  /** The last text tokenized and its ids (read only by the callers). */
+  #last: { text: string; ids: number[] } | undefined;
 
   constructor(
     readonly tokenizer: Tokenizer,
@@ -69,6 +71,14 @@ export class TokenWindow implements TextWindow {
    * overflows; a long text is never tokenized whole just to learn that it does not fit.
    */
   headIds(text: string): number[] {
+    // One text is measured, then checked for unknown words or embedded: it is tokenized once.
+    if (this.#last?.text === text) return this.#last.ids;
+    const ids = this.#encodeHead(text);
+    this.#last = { text, ids };
+    return ids;
+  }
+
+  #encodeHead(text: string): number[] {
     // About six characters a token: the first prefix already overflows for ordinary text.
     for (let window = this.maxTokens * 6; ; window *= 2) {
       let cut = text.length;
