@@ -94,7 +94,6 @@ export async function startServices(names: readonly ServiceName[], context: Serv
             readiness: context.readiness,
             host: config.host,
             port: config.port,
-            threshold: config.threshold,
             thresholds,
             defaults: { tenant: config.defaultTenant, namespace: config.defaultNamespace, model: config.defaultModel },
             upstream: config.upstream,

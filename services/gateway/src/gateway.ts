@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Embedder, TextWindow } from '@llm-cache/core';
 import type { EventBus } from '@llm-cache/bus';
 import type { DecisionSettings } from '@llm-cache/policy';
-import { ThresholdBook, type CacheStores, type TokenStore } from '@llm-cache/storage';
+import type { CacheStores, ThresholdBook, TokenStore } from '@llm-cache/storage';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
 import { Authenticator } from './auth.ts';
 import { GatewayCache } from './gateway-cache.ts';
@@ -22,10 +22,8 @@ export interface GatewayServiceDeps {
   readiness: Record<string, () => Promise<void>>;
   host: string;
   port: number;
-  /** The configured threshold: what applies where none was set at runtime. */
-  threshold: number;
-  /** The process's thresholds (shared with its matcher); a gateway without one keeps its own. */
-  thresholds?: ThresholdBook;
+  /** The thresholds in force per tenant and namespace (the process's, shared with its matcher). */
+  thresholds: ThresholdBook;
   defaults: CacheRouteDefaults;
   upstream: UpstreamOptions;
   temperature: TemperaturePolicy;
@@ -65,15 +63,12 @@ export async function buildGateway(deps: Omit<GatewayServiceDeps, 'host' | 'port
     tokens: deps.tokens,
     announceRevocation: () => cache.announceTokensRevoked(),
   });
-  const ownBook =
-    deps.thresholds === undefined ? new ThresholdBook(deps.stores.thresholds, deps.threshold, { logger: deps.logger }) : undefined;
-  await ownBook?.start();
   const cache = new GatewayCache({
     bus: deps.bus,
     stores: deps.stores,
     logger: deps.logger,
     metrics: deps.metrics,
-    thresholds: deps.thresholds ?? (ownBook as ThresholdBook),
+    thresholds: deps.thresholds,
     window: deps.window,
     defaultTtlSeconds: deps.defaultTtlSeconds,
     lookupTimeoutMs: deps.lookupTimeoutMs,
@@ -107,7 +102,6 @@ export async function buildGateway(deps: Omit<GatewayServiceDeps, 'host' | 'port
     close: async () => {
       await app.close();
       await cache.close();
-      ownBook?.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { byteWindow } from '@llm-cache/core';
 import { MemoryBus } from '@llm-cache/bus';
-import { openSqlite, sqliteCacheStores, SqliteTokenStore } from '@llm-cache/storage';
+import { openSqlite, sqliteCacheStores, SqliteTokenStore, ThresholdBook } from '@llm-cache/storage';
 import { createLogger, Metrics } from '@llm-cache/telemetry';
 import { buildGateway, type BuiltGateway } from './gateway.ts';
 
@@ -16,15 +16,16 @@ export interface IdleGateway extends BuiltGateway {
 export async function idleGateway(options: { authRequired: boolean }): Promise<IdleGateway> {
   const db = openSqlite(':memory:');
   const bus = new MemoryBus();
+  const stores = sqliteCacheStores(db, '/nonexistent');
   const gateway = await buildGateway({
     bus,
-    stores: sqliteCacheStores(db, '/nonexistent'),
+    stores,
     logger: createLogger({ level: 'silent' }),
     metrics: new Metrics({ defaultMetrics: false }),
     embedder: () => Promise.reject(new Error('not used')),
     window: byteWindow(8191),
     readiness: {},
-    threshold: 0.8,
+    thresholds: new ThresholdBook(stores.thresholds, 0.8),
     defaults: { tenant: 'default', namespace: 'default', model: 'default' },
     upstream: { baseUrl: undefined, apiKey: undefined, timeoutMs: 1 },
     temperature: { above: 1, action: 'bypass' },
