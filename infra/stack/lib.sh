@@ -61,12 +61,17 @@ start_bg() {
   echo $! >"$(pid_file "$name")"
 }
 
-# port_owned NAME -> 0 when the server's port is listened on by our pid (or when ss is missing).
+# port_owned NAME -> 0 when the server's port is listened on by our pid or a child in its session
+# (start_bg runs each server in a session of its own; Milvus' launcher starts the server as a child),
+# or when ss is missing.
 port_owned() {
-  local pid port
+  local pid port owner
   command -v ss >/dev/null 2>&1 || return 0
   pid=$(read_pid "$1"); port=$("${1}_port")
-  ss -ltnpH "sport = :$port" 2>/dev/null | grep -q "pid=$pid,"
+  for owner in $(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'pid=[0-9]*' | cut -d= -f2); do
+    [[ $owner == "$pid" || $(ps -o sid= -p "$owner" 2>/dev/null | tr -d ' ') == "$pid" ]] && return 0
+  done
+  return 1
 }
 
 tail_log() {

@@ -19,8 +19,19 @@ const MAX_TOPK = 16384;
 /** Rows per upsert / ids per query or delete request. */
 const BATCH = 1000;
 const OUTPUT_FIELDS = ['id', 'scope_key', 'embedding_model', 'created_at', 'expires_at', 'vector'];
-/** Read-your-writes. Passed by name: the SDK drops the enum's Strong (0) as falsy and falls back to the collection's level. */
+/**
+ * Consistency levels, passed by name: the SDK drops the enum's Strong (0) as falsy and falls back to
+ * the collection's level. Strong makes the server wait until its query nodes have consumed every
+ * write up to now (one or two time ticks, 200 ms each by default: 200 to 400 ms per call), so the
+ * hot path searches Bounded (what the query nodes hold, no wait) and writers wait for visibility
+ * once, in whenSearchable, before they acknowledge.
+ */
 const STRONG = 'Strong' as unknown as ConsistencyLevelEnum;
+const BOUNDED = 'Bounded' as unknown as ConsistencyLevelEnum;
+/** HNSW graph parameters: 16 links per node, 200 candidates while building (docs/distributed.md). */
+export const MILVUS_INDEX = { index_type: 'HNSW', metric_type: 'COSINE', params: { M: 16, efConstruction: 200 } } as const;
+/** Candidates an HNSW search visits: at least this many, and at least the number of results asked. */
+export const MILVUS_SEARCH_EF = 64;
 /** Writes in flight per collection, shared by every store of this process: writes run one after another. */
 const writeQueues = new Map<string, Promise<void>>();
 
@@ -44,6 +55,9 @@ const reasonOf = (error: unknown): string => {
  */
 export class MilvusVectorStore implements VectorStore {
   private readonly queueKey: string;
+  /** The visibility probe waiting to start (joined by every caller until it starts), and the one running. */
+  private probeQueued: Promise<void> | undefined;
+  private probeRunning: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly client: MilvusClient,
@@ -123,9 +137,7 @@ export class MilvusVectorStore implements VectorStore {
         const status = await client.createIndex({
           collection_name: collection,
           field_name: 'vector',
-          index_type: 'HNSW',
-          metric_type: 'COSINE',
-          params: { M: 16, efConstruction: 200 },
+          ...MILVUS_INDEX,
         });
         return /already exist/i.test(status.reason) ? { ...status, error_code: 'Success', code: 0 } : status;
       });
@@ -222,8 +234,8 @@ export class MilvusVectorStore implements VectorStore {
           filter: conditions.join(' and '),
           output_fields: ['id'],
           limit,
-          params: { ef: Math.max(64, limit) },
-          consistency_level: STRONG,
+          params: { ef: Math.max(MILVUS_SEARCH_EF, limit) },
+          consistency_level: BOUNDED,
         }),
       true,
     );
@@ -284,6 +296,35 @@ export class MilvusVectorStore implements VectorStore {
       true,
     );
     return Number(result.data[0]?.['count(*)'] ?? 0);
+  }
+
+  /**
+   * Resolves once the writes finished before the call are searchable: one Strong query (the server
+   * answers it only when its query nodes have consumed everything up to its timestamp). Callers
+   * arriving while a probe runs share the next one, so a burst of writes costs one or two probes.
+   */
+  whenSearchable(): Promise<void> {
+    this.probeQueued ??= this.probeRunning.then(async () => {
+      this.probeQueued = undefined;
+      const probe = this.call(
+        'query',
+        () =>
+          this.client.query({
+            collection_name: this.collection,
+            filter: 'id == ""',
+            output_fields: ['id'],
+            limit: 1,
+            consistency_level: STRONG,
+          }),
+        true,
+      );
+      this.probeRunning = probe.then(
+        () => undefined,
+        () => undefined,
+      );
+      await probe;
+    });
+    return this.probeQueued;
   }
 
   /** Waits for this process' queued writes to the collection, then disconnects. */

@@ -9,6 +9,12 @@ export interface VectorStore {
   /** The stored records of these ids (absent ids are left out). */
   getVectors(ids: readonly string[]): Promise<Map<string, VectorRecord>>;
   count(): Promise<number>;
+  /**
+   * Present on stores whose writes reach searches only after a delay (Milvus: until its query nodes
+   * have consumed them): resolves once every write this process finished before the call is found by
+   * searches from any process. Stores that search what they just wrote leave it out.
+   */
+  whenSearchable?(): Promise<void>;
   close(): Promise<void>;
 }
 

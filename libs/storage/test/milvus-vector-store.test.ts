@@ -15,6 +15,7 @@ test('search ranks by cosine within the scope and model only, scores clipped to 
     record('other-scope', [1, 0, 0], { scopeKey: 's2' }),
     record('other-model', [1, 0, 0], { embeddingModel: 'm2' }),
   ]);
+  await store.whenSearchable();
   const matches = await store.search({ scopeKey: 's1', embeddingModel: 'm1', vector: unit([1, 0, 0]), k: 5, now: 2000 });
   assert.deepEqual(
     matches.map((m) => m.id),
@@ -32,6 +33,7 @@ test('filter values are escaped: free-text embedding models match only themselve
   const store = await milvusStore(t, 2);
   const models = ['plain', 'quo"te', 'back\\slash', 'end\\', '\\"', 'new\nline\r\ttab', "it's ☃ 𝄞", 'x" or scope_key != "'];
   await store.upsert(models.map((model, i) => record(`id${i}`, [1, i / 10], { embeddingModel: model })));
+  await store.whenSearchable();
   for (const [i, model] of models.entries()) {
     const matches = await store.search({ scopeKey: 's1', embeddingModel: model, vector: unit([1, 0]), k: 10, now: 0 });
     assert.deepEqual(
@@ -54,6 +56,7 @@ test('expired and too old entries are never returned', async (t) => {
     record('fresh', [0.5, 0.5], { createdAt: 1000 }),
     record('later', [0.4, 0.6], { createdAt: 1000, expiresAt: 1_800_000_000_000 }),
   ]);
+  await store.whenSearchable();
   const query = { scopeKey: 's1', embeddingModel: 'm1', vector: unit([1, 0]), k: 5, now: 2000 };
   assert.deepEqual(
     (await store.search({ ...query, minCreatedAt: 500 })).map((m) => m.id),
@@ -76,6 +79,7 @@ test('upsert replaces, delete removes, a second store on the collection sees eve
   await store.upsert(many);
   await store.upsert([record('v0', [0, 0, 1], { createdAt: 5000, expiresAt: 9000 })]);
   await store.delete(['v1', 'v2', 'never-existed']);
+  await store.whenSearchable();
   assert.equal(await store.count(), 98);
   const again = await milvusStore(t, 3, collection);
   assert.equal(await again.count(), 98);
@@ -93,16 +97,30 @@ test('upsert replaces, delete removes, a second store on the collection sees eve
   assert.equal(vectors.get('v3')?.expiresAt, null);
 });
 
-test('a search right after a write sees it (read-your-writes), also with concurrent writers', async (t) => {
-  const store = await milvusStore(t, 4);
-  for (let i = 0; i < 20; i++) {
+test('once whenSearchable resolves every store sees the writes before it, also with concurrent writers', async (t) => {
+  const collection = await milvusCollection(t);
+  const store = await milvusStore(t, 4, collection);
+  const reader = await milvusStore(t, 4, collection); // another process's store: its own connection
+  for (let i = 0; i < 10; i++) {
     const scopeKey = `scope${i}`;
     await store.upsert([record(`w${i}`, [1, i, 0, 1], { scopeKey })]);
-    const found = await store.search({ scopeKey, embeddingModel: 'm1', vector: unit([1, i, 0, 1]), k: 1, now: 0 });
+    await store.whenSearchable();
+    const found = await reader.search({ scopeKey, embeddingModel: 'm1', vector: unit([1, i, 0, 1]), k: 1, now: 0 });
     assert.equal(found[0]?.id, `w${i}`);
     await store.delete([`w${i}`]);
-    assert.deepEqual(await store.search({ scopeKey, embeddingModel: 'm1', vector: unit([1, i, 0, 1]), k: 1, now: 0 }), []);
+    await store.whenSearchable();
+    assert.deepEqual(await reader.search({ scopeKey, embeddingModel: 'm1', vector: unit([1, i, 0, 1]), k: 1, now: 0 }), []);
   }
+  // A burst of writers waiting together shares one or two probes: all of them see their own write.
+  await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => {
+      await store.upsert([record(`burst${i}`, [0, 0, 1, i], { scopeKey: `burst${i}` })]);
+      await store.whenSearchable();
+      const found = await reader.search({ scopeKey: `burst${i}`, embeddingModel: 'm1', vector: unit([0, 0, 1, i]), k: 1, now: 0 });
+      assert.equal(found[0]?.id, `burst${i}`);
+    }),
+  );
+  await store.delete(Array.from({ length: 20 }, (_, i) => `burst${i}`));
   await Promise.all(Array.from({ length: 10 }, (_, i) => store.upsert([record(`p${i}`, [1, 0, 0, i]), record(`q${i}`, [0, 1, 0, i])])));
   await Promise.all([store.delete(['p0', 'q0']), store.upsert([record('p0', [1, 1, 1, 1])])]);
   assert.equal(await store.count(), 19, 'the delete queued first ran first');
@@ -113,6 +131,7 @@ test('HNSW agrees with a brute-force scan on 200 random 384-d vectors', async (t
   const random = (): number[] => Array.from({ length: 384 }, () => Math.random() - 0.5);
   const records = Array.from({ length: 200 }, (_, i) => record(`r${i}`, random()));
   await store.upsert(records);
+  await store.whenSearchable();
   for (let q = 0; q < 20; q++) {
     const query = unit(random());
     const expected = records

@@ -32,25 +32,35 @@ export const responseObjectKey = (entryId: string): string => `responses/${entry
  * the misses that ask for it and records every outcome (llmcache.outcomes) in the outcome store.
  */
 export async function startWriter(deps: WriterServiceDeps): Promise<RunningService> {
+  const write = createWriteHandler(deps);
   const subscription = await deps.bus.subscribe({
     group: 'llmcache-writer',
     concurrency: deps.concurrency ?? 1,
-    handlers: { [TOPICS.writes]: createWriteHandler(deps) },
+    handlers: { [TOPICS.writes]: write },
   });
   const recorder = await startOutcomeRecorder({ ...deps, feedbackWindowSeconds: deps.feedbackWindowSeconds ?? 86_400 });
   return {
     name: 'writer',
     close: async () => {
       await subscription.close();
+      await write.drain();
       await recorder.close();
     },
   };
 }
 
-/** The writer's handling of one write event, also used by `llm-cache replay`. */
-export function createWriteHandler(deps: WriterServiceDeps): (event: CacheWriteEvent) => Promise<void> {
+/** Handles one write event; `drain` waits for the acknowledgements still waiting for their entry to be searchable. */
+export type WriteHandler = ((event: CacheWriteEvent) => Promise<void>) & { drain(): Promise<void> };
+
+/**
+ * The writer's handling of one write event, also used by `llm-cache replay`. Where the vector store
+ * makes writes searchable only after a delay (Milvus), the acknowledgement waits for it without
+ * holding up the next write: a 201 for `?wait=true` means a lookup finds the entry.
+ */
+export function createWriteHandler(deps: WriterServiceDeps): WriteHandler {
   const { bus, stores, metrics } = deps;
-  return async (event: CacheWriteEvent): Promise<void> => {
+  const acks = new Set<Promise<void>>();
+  const handle = async (event: CacheWriteEvent): Promise<void> => {
     const stop = metrics.time('store');
     const body = Buffer.from(event.response, 'utf8');
     const inline = body.byteLength <= deps.objectThresholdBytes;
@@ -85,14 +95,25 @@ export function createWriteHandler(deps: WriterServiceDeps): (event: CacheWriteE
     ]);
     stop();
     deps.logger.debug({ requestId: event.requestId, entryId: event.entryId, created }, 'entry stored');
-    await bus.publish(TOPICS.stored, event.scopeKey, {
-      entryId: event.entryId,
-      requestId: event.requestId,
-      replyTo: event.replyTo,
-      scopeKey: event.scopeKey,
-      created,
-      storedAt: Date.now(),
-    });
+    const acknowledge = (): Promise<void> =>
+      bus.publish(TOPICS.stored, event.scopeKey, {
+        entryId: event.entryId,
+        requestId: event.requestId,
+        replyTo: event.replyTo,
+        scopeKey: event.scopeKey,
+        created,
+        storedAt: Date.now(),
+      });
+    if (stores.vectors.whenSearchable) {
+      const ack = stores.vectors
+        .whenSearchable()
+        .then(acknowledge)
+        .catch((error: unknown) => deps.logger.warn({ err: error, entryId: event.entryId }, 'stored an entry but could not acknowledge it'))
+        .finally(() => acks.delete(ack));
+      acks.add(ack);
+    } else {
+      await acknowledge();
+    }
     if (event.verify && deps.embedder) {
       const verification = { bus, stores, logger: deps.logger, embedder: deps.embedder, answerSimilarity: deps.answerSimilarity ?? 0.9 };
       // A verification that fails costs one outcome, never the write.
@@ -101,4 +122,5 @@ export function createWriteHandler(deps: WriterServiceDeps): (event: CacheWriteE
       );
     }
   };
+  return Object.assign(handle, { drain: async () => void (await Promise.all([...acks])) });
 }

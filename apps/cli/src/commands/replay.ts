@@ -50,6 +50,7 @@ export async function replayCommand(flags: ServerFlags & { idleSeconds: string }
     }, 1000);
   });
   await subscription.close();
+  await write.drain();
   await bus.close();
   await stores.close();
   process.stdout.write(`replayed ${applied} write events: ${created} entries created, ${applied - created} already present\n`);
