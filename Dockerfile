@@ -3,9 +3,15 @@
 # LLM-Cache: one image for every mode and service.
 #
 #   docker build -t llm-cache .
-#   docker run -p 127.0.0.1:8080:8080 llm-cache                 # embedded mode (`start`), data in /data
-#   docker run llm-cache service gateway                       # one distributed service (also embedder,
-#                                                              # matcher, writer, evictor); see docker-compose.yml
+#   export LLMCACHE_AUTH_ADMIN_TOKEN=$(openssl rand -hex 32)    # the bootstrap admin token (see below)
+#   # embedded mode (`start`), data in /data:
+#   docker run -p 127.0.0.1:8080:8080 -e LLMCACHE_AUTH_ADMIN_TOKEN llm-cache
+#   # one distributed service (also embedder, matcher, writer, evictor); see docker-compose.yml:
+#   docker run -e LLMCACHE_AUTH_ADMIN_TOKEN llm-cache service gateway
+#
+# The server listens on 0.0.0.0 in the container, which LLM-Cache allows only with API tokens required:
+# the image sets LLMCACHE_AUTH_REQUIRED=true, and every request needs `Authorization: Bearer <token>`,
+# the bootstrap admin token or one created with it (README.md, "Tokens, roles and tenants").
 #
 # TypeScript runs through tsx, as in development: there is no build step, the image carries the sources.
 
@@ -52,10 +58,12 @@ RUN --mount=type=cache,target=/root/.m2 \
 # runtime: node_modules + sources + the model, run as the unprivileged `node` user (uid 1000).
 FROM ${NODE_IMAGE} AS runtime
 # LLMCACHE_MODEL_DIR is the parent folder: the model is read from $LLMCACHE_MODEL_DIR/all-minilm-l6-v2-q.
-# LLMCACHE_HOST=0.0.0.0 so the published port reaches the gateway; LLMCACHE_DATA_DIR is only used by
-# the embedded mode (SQLite database and large answers).
+# LLMCACHE_HOST=0.0.0.0 so the published port reaches the gateway, hence LLMCACHE_AUTH_REQUIRED=true
+# (without it the gateway refuses any address but loopback); LLMCACHE_DATA_DIR is only used by the
+# embedded mode (SQLite database and large answers).
 ENV LLMCACHE_MODEL_DIR=/models \
     LLMCACHE_HOST=0.0.0.0 \
+    LLMCACHE_AUTH_REQUIRED=true \
     LLMCACHE_PORT=8080 \
     LLMCACHE_DATA_DIR=/data
 WORKDIR /app
@@ -65,8 +73,9 @@ COPY . .
 RUN mkdir -p /data && chown node:node /data
 USER node
 EXPOSE 8080
-# Liveness of the HTTP server (the gateway, or `start`). The other distributed services have no HTTP
-# port: docker-compose.yml disables this check for them. No curl in the slim image: node's fetch.
+# Liveness of the HTTP server (the gateway, or `start`). The other distributed services serve /healthz
+# on LLMCACHE_METRICS_PORT instead: docker-compose.yml gives them a check of their own on that port.
+# No curl in the slim image: node's fetch.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.LLMCACHE_PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "--import", "tsx", "apps/cli/src/main.ts"]
