@@ -218,20 +218,26 @@ test('every LLMCACHE_ variable in the compose file is a configuration key, and t
     assert.ok(key in gateway, `gateway: ${key} is not passed through`);
 });
 
-test('the five LLM-Cache services build from the Dockerfile and each runs its own service', () => {
+test('the five LLM-Cache services run one image, built once from the Dockerfile, each its own service', () => {
+  const builders = APP_SERVICES.filter((name) => (services[name] as Service).build !== undefined);
+  assert.equal(builders.length, 1, `one service builds the shared image, not ${builders.join(', ') || 'none'}`);
+  const builder = services[builders[0] as string] as Service;
+  const build = typeof builder.build === 'string' ? { context: builder.build } : builder.build;
+  assert.equal(posix.normalize(build?.context ?? '.'), '.', 'the image builds from the repository root');
+  assert.equal(build?.dockerfile ?? 'Dockerfile', 'Dockerfile');
+  const images = new Set(APP_SERVICES.map((name) => (services[name] as Service).image));
+  assert.equal(images.size, 1, `one image for all five: ${[...images].join(', ')}`);
+  assert.ok([...images][0], 'the shared image is named');
   for (const name of APP_SERVICES) {
     const service = services[name] as Service;
-    const build = typeof service.build === 'string' ? { context: service.build } : service.build;
-    assert.ok(build, `${name} has no build`);
-    assert.equal(posix.normalize(build.context ?? '.'), '.', `${name} builds from the repository root`);
-    assert.equal(build.dockerfile ?? 'Dockerfile', 'Dockerfile', name);
     assert.deepEqual(commandOf(service), ['service', name], `${name} runs \`service ${name}\``);
     for (const dependency of ['kafka', 'registry', 'milvus', 'mongo', 'minio']) {
       assert.ok(dependsOn(service).includes(dependency), `${name} does not wait for ${dependency}`);
     }
     if (name !== 'gateway') {
       assert.equal(service.ports, undefined, `${name} publishes no port`);
-      assert.equal(service.healthcheck?.disable, true, `${name} serves no /healthz: the image's check must be disabled`);
+      assert.notEqual(service.healthcheck?.disable, true, `${name}: its /healthz is checked`);
+      assert.match(JSON.stringify(service.healthcheck?.test ?? ''), /\/healthz/, `${name} checks /healthz`);
     }
   }
   assert.ok((services.matcher?.deploy?.replicas ?? 1) >= 2, 'matcher runs several replicas');
@@ -301,8 +307,24 @@ test('Prometheus scrapes the gateway and Grafana is provisioned with the dashboa
       metrics_path?: string;
       static_configs?: Array<{ targets: string[] }>;
       dns_sd_configs?: Array<{ names: string[]; port?: number }>;
+      authorization?: { credentials_file?: string };
     }>;
   };
+  // The services require tokens on /metrics too: each LLM-Cache job reads the token from a secret
+  // that compose mounts into Prometheus, taken from the bootstrap token of .env.
+  const promService = services.prometheus as Service & { secrets?: Array<string | { source: string; target?: string }> };
+  const mounted = new Map(
+    (promService.secrets ?? []).map((secret) =>
+      typeof secret === 'string' ? [`/run/secrets/${secret}`, secret] : [`/run/secrets/${secret.target ?? secret.source}`, secret.source],
+    ),
+  );
+  const declared = (compose as { secrets?: Record<string, { environment?: string }> }).secrets ?? {};
+  for (const job of prometheus.scrape_configs.filter((j) => j.job_name.startsWith('llm-cache-'))) {
+    const file = job.authorization?.credentials_file ?? '';
+    const source = mounted.get(file);
+    assert.ok(source, `${job.job_name} reads its token from ${file || 'nowhere'}, which compose does not mount`);
+    assert.equal(declared[source]?.environment, 'LLMCACHE_AUTH_ADMIN_TOKEN', `${job.job_name}: the secret holds the admin token`);
+  }
   const targets = prometheus.scrape_configs.flatMap((job) => [
     ...(job.static_configs ?? []).flatMap((c) => c.targets),
     ...(job.dns_sd_configs ?? []).flatMap((c) => c.names.map((n) => `${n}:${c.port ?? ''}`)),
