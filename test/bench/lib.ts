@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import autocannon from 'autocannon';
+import { postJson } from '../helpers/cache-process.ts';
 
 export interface LoadResult {
   name: string;
@@ -100,6 +101,36 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
 /** The p-th percentile of an ascending list (NaN when empty). */
 export const percentile = (sorted: readonly number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+/**
+ * Stores every prompt (answer `answer <i>`) through the HTTP API, `concurrency` at a time, waiting
+ * for each to be searchable, with progress on stderr under `label`; returns stores/s and the stores
+ * not confirmed, by status (e.g. 504 past the write timeout).
+ */
+export async function storeEntries(
+  url: string,
+  prompts: string[],
+  concurrency: number,
+  label: string,
+): Promise<{ perSecond: number; failed: Record<string, number> }> {
+  let next = 0;
+  const failed: Record<string, number> = {};
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < prompts.length) {
+        const i = next++;
+        const { status } = await postJson(`${url}/v1/cache/entries?wait=true`, { prompt: prompts[i], response: `answer ${i}` });
+        if (status !== 201) failed[status] = (failed[status] ?? 0) + 1;
+        if (i % 100 === 99) {
+          const rate = (i + 1) / ((performance.now() - started) / 1000);
+          process.stderr.write(`[${label}]   stored ${i + 1}/${prompts.length}, ${rate.toFixed(0)}/s\n`);
+        }
+      }
+    }),
+  );
+  return { perSecond: prompts.length / ((performance.now() - started) / 1000), failed };
+}
 
 export function writeResults(file: string, data: unknown): string {
   const path = resolve('bench-results', file);

@@ -5,12 +5,10 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 const ESTABLISHED = '01';
+const LISTEN = '0A';
 
-/**
- * Inodes of the established TCP sockets whose local port is `port`: the server side of each client
- * connection, including those the kernel completed but the server has not accepted yet.
- */
-export function establishedOnPort(port: number): Set<string> {
+/** Inodes of the TCP sockets in `state` whose local port is `port`, from /proc/net/tcp and tcp6. */
+function socketsOnPort(port: number, state: string): Set<string> {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   const inodes = new Set<string>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
@@ -23,10 +21,18 @@ export function establishedOnPort(port: number): Set<string> {
     for (const line of text.split('\n').slice(1)) {
       // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode ...
       const fields = line.trim().split(/\s+/);
-      if (fields[3] === ESTABLISHED && fields[1]?.endsWith(hex) && fields[9] !== undefined) inodes.add(fields[9]);
+      if (fields[3] === state && fields[1]?.endsWith(hex) && fields[9] !== undefined) inodes.add(fields[9]);
     }
   }
   return inodes;
+}
+
+/**
+ * Inodes of the established TCP sockets whose local port is `port`: the server side of each client
+ * connection, including those the kernel completed but the server has not accepted yet.
+ */
+export function establishedOnPort(port: number): Set<string> {
+  return socketsOnPort(port, ESTABLISHED);
 }
 
 /** Of `inodes`, how many are open in process `pid`: connections it accepted and holds. */
@@ -112,4 +118,57 @@ export function cpuSeconds(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/**
+ * CPU seconds used so far by each named process and every process below it (a launcher and the
+ * server it runs), with one pass over /proc; NaN for a process that is gone.
+ */
+export function treeCpuSeconds(pids: ReadonlyMap<string, number>): Map<string, number> {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+    } catch {
+      // exited between the listing and the read
+    }
+  }
+  const tree = (pid: number): number => {
+    let total = cpuSeconds(pid);
+    for (const child of children.get(pid) ?? []) {
+      const used = tree(child);
+      if (Number.isFinite(used)) total += used;
+    }
+    return total;
+  };
+  return new Map([...pids].map(([name, pid]) => [name, tree(pid)]));
+}
+
+/** The process listening on TCP `port` (found through its socket in /proc/net/tcp and /proc/<pid>/fd), if any. */
+export function listenerPid(port: number): number | undefined {
+  const inodes = socketsOnPort(port, LISTEN);
+  if (inodes.size === 0) return undefined;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (heldBy(Number(entry), inodes) > 0) return Number(entry);
+    } catch {
+      // exited, or not ours to read
+    }
+  }
+  return undefined;
+}
+
+/**
+ * CPU seconds the whole machine has spent busy (user, nice, system, irq, softirq) and in all (those,
+ * idle and iowait; time stolen by the hypervisor is in neither), from /proc/stat.
+ */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1, 8).map(Number);
+  const total = fields.reduce((sum, ticks) => sum + ticks, 0);
+  const idle = (fields[3] ?? 0) + (fields[4] ?? 0);
+  return { busy: (total - idle) / TICKS_PER_SECOND, total: total / TICKS_PER_SECOND };
 }

@@ -5,6 +5,7 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { exactKeyText } from '@llm-cache/core';
 
 /** One line of qqp-dev.jsonl: two questions and whether they ask the same thing. */
 export interface Pair {
@@ -30,6 +31,24 @@ export async function readPairs(file: string, limit: number): Promise<Pair[]> {
     if (line.trim() === '') continue;
     pairs.push(JSON.parse(line) as Pair);
     if (pairs.length >= limit) break;
+  }
+  return pairs;
+}
+
+/**
+ * Up to `wanted` pairs among the first `read` of a file whose two questions differ from each other and
+ * from every other question taken, after the exact tier's normalization: looking up any of them never
+ * gets an exact-tier answer from another.
+ */
+export async function distinctPairs(file: string, wanted: number, read = 40_000): Promise<Pair[]> {
+  const seen = new Set<string>();
+  const pairs: Pair[] = [];
+  for (const pair of await readPairs(file, read)) {
+    const [a, b] = [exactKeyText(pair.a), exactKeyText(pair.b)];
+    if (a === '' || b === '' || seen.has(a) || seen.has(b) || a === b) continue;
+    seen.add(a).add(b);
+    pairs.push(pair);
+    if (pairs.length === wanted) break;
   }
   return pairs;
 }

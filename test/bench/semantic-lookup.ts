@@ -10,13 +10,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { exactKeyText } from '@llm-cache/core';
-import { postJson, startCacheProcess, tempDir, type CacheProcess } from '../helpers/cache-process.ts';
+import { startCacheProcess, tempDir, type CacheProcess } from '../helpers/cache-process.ts';
 import { freshDistributedEnv, startDistributedCluster } from '../helpers/distributed-cluster.ts';
-import { formatTable, runBenchmark, runLoad, writeResults, type Cleanup, type LoadResult } from './lib.ts';
+import { formatTable, runBenchmark, runLoad, storeEntries, writeResults, type Cleanup, type LoadResult } from './lib.ts';
 import { writePlot } from './plot.ts';
 import { cpuSeconds } from './proc.ts';
-import { DEFAULT_PAIRS_FILE, readPairs } from './qqp.ts';
+import { DEFAULT_PAIRS_FILE, distinctPairs } from './qqp.ts';
 
 const { values } = parseArgs({
   options: {
@@ -91,45 +90,13 @@ async function deploy(mode: 'embedded' | 'distributed', cleanup: Cleanup): Promi
   };
 }
 
-/**
- * Stores every prompt through the HTTP API, `STORE_CONCURRENCY` at a time, waiting for each to be
- * searchable; returns stores/s and the stores not confirmed (e.g. 504 past the write timeout).
- */
-async function store(url: string, prompts: string[]): Promise<{ perSecond: number; failed: Record<string, number> }> {
-  let next = 0;
-  const failed: Record<string, number> = {};
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: STORE_CONCURRENCY }, async () => {
-      while (next < prompts.length) {
-        const i = next++;
-        const { status } = await postJson(`${url}/v1/cache/entries?wait=true`, { prompt: prompts[i], response: `answer ${i}` });
-        if (status !== 201) failed[status] = (failed[status] ?? 0) + 1;
-        if (i % 100 === 99) {
-          const rate = (i + 1) / ((performance.now() - started) / 1000);
-          process.stderr.write(`[semantic]   stored ${i + 1}/${prompts.length}, ${rate.toFixed(0)}/s\n`);
-        }
-      }
-    }),
-  );
-  return { perSecond: prompts.length / ((performance.now() - started) / 1000), failed };
-}
-
 await runBenchmark(async (cleanup) => {
   // Question b of each pair is looked up, question a of the first pairs of each run stored; texts
   // equal after normalization are dropped so no lookup can be answered by the exact tier.
   const needed = requests * connectionCounts.length + WARM_UP;
-  const seen = new Set<string>();
-  const questions: string[] = [];
-  const lookups: string[] = [];
-  for (const pair of await readPairs(values.data, 40_000)) {
-    const [a, b] = [exactKeyText(pair.a), exactKeyText(pair.b)];
-    if (a === '' || b === '' || seen.has(a) || seen.has(b) || a === b) continue;
-    seen.add(a).add(b);
-    questions.push(pair.a);
-    lookups.push(pair.b);
-    if (lookups.length === needed) break;
-  }
+  const pairs = await distinctPairs(values.data, needed);
+  const questions = pairs.map((pair) => pair.a);
+  const lookups = pairs.map((pair) => pair.b);
   if (lookups.length < needed) throw new Error(`${values.data} has only ${lookups.length} usable pairs, ${needed} needed`);
   const warmUp = lookups.slice(0, WARM_UP);
   const runSlice = (level: number): [number, number] => [WARM_UP + level * requests, WARM_UP + (level + 1) * requests];
@@ -152,7 +119,7 @@ await runBenchmark(async (cleanup) => {
     };
     cleanup.add(stop);
     process.stderr.write(`[semantic] ${mode}: storing ${stored.length} entries\n`);
-    stores[mode] = await store(deployment.url, stored);
+    stores[mode] = await storeEntries(deployment.url, stored, STORE_CONCURRENCY, 'semantic');
     process.stderr.write(`[semantic] ${mode}: ${warmUp.length} warm-up lookups\n`);
     if (warmUp.length > 0) {
       await runLoad({
