@@ -14,6 +14,8 @@ export interface KafkaBusOptions {
   /** Partitions of the topics this bus creates (existing topics keep theirs). */
   partitions: number;
   replicationFactor: number;
+  /** min.insync.replicas of the topics this bus creates (absent: the broker's default). */
+  minInsyncReplicas?: number;
   logger: Logger;
   metrics?: Metrics;
   retry?: Partial<RetryPolicy>;
@@ -129,6 +131,9 @@ export class KafkaBus implements EventBus {
           topic: this.physical(topic),
           numPartitions: this.options.partitions,
           replicationFactor: this.options.replicationFactor,
+          ...(this.options.minInsyncReplicas === undefined
+            ? {}
+            : { configEntries: [{ name: 'min.insync.replicas', value: String(this.options.minInsyncReplicas) }] }),
         })),
       });
     } catch (error) {

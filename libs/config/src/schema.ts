@@ -254,6 +254,11 @@ export const configSchema = z
         /** Partitions of each topic created at start (existing topics are left as they are). */
         partitions: positiveInt.max(1024).default(8),
         replicationFactor: positiveInt.default(1),
+        /**
+         * min.insync.replicas of each topic created at start (absent: the broker's default). With acks=all,
+         * a write succeeds once this many replicas have it; production: replicationFactor 3, this 2.
+         */
+        minInsyncReplicas: positiveInt.optional(),
         /** Confluent-compatible schema registry base URL. */
         registryUrl: z.string().url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
         /** Events a consumer handles at once per partition. */
@@ -279,6 +284,10 @@ export const configSchema = z
         registryPassword: z.string().optional(),
       })
       .strict()
+      .refine((kafka) => kafka.minInsyncReplicas === undefined || kafka.minInsyncReplicas <= kafka.replicationFactor, {
+        message: 'minInsyncReplicas cannot exceed replicationFactor: no write would ever be acknowledged',
+        path: ['minInsyncReplicas'],
+      })
       .prefault({}),
     milvus: z
       .object({

@@ -41,6 +41,16 @@ test('a bad value stops loading with a message naming the key', () => {
   assert.throws(() => loadConfig({ file: join(dir, 'missing.yaml'), env: {} }), /cannot read config file/);
 });
 
+test('kafka.minInsyncReplicas is unset by default, read from its variable, and never above replicationFactor', () => {
+  assert.equal(loadConfig({ env: {} }).kafka.minInsyncReplicas, undefined);
+  const env = { LLMCACHE_KAFKA_REPLICATION_FACTOR: '3', LLMCACHE_KAFKA_MIN_INSYNC_REPLICAS: '2' };
+  assert.equal(loadConfig({ env }).kafka.minInsyncReplicas, 2);
+  assert.throws(
+    () => loadConfig({ env: { LLMCACHE_KAFKA_MIN_INSYNC_REPLICAS: '2' } }),
+    /kafka\.minInsyncReplicas.*cannot exceed replicationFactor/,
+  );
+});
+
 test('every key has an LLMCACHE_ variable and unknown ones are reported', () => {
   const names = configLeaves().map((leaf) => leaf.env);
   assert.ok(names.includes('LLMCACHE_UPSTREAM_BASE_URL'));

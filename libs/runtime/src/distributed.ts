@@ -49,6 +49,7 @@ export async function connectDistributed(
     registryUrl: config.kafka.registryUrl,
     partitions: config.kafka.partitions,
     replicationFactor: config.kafka.replicationFactor,
+    ...(config.kafka.minInsyncReplicas === undefined ? {} : { minInsyncReplicas: config.kafka.minInsyncReplicas }),
     topicPrefix: config.kafka.topicPrefix,
     ...kafkaSecurity(config.kafka),
     logger,
