@@ -23,10 +23,24 @@ export interface SubscribeOptions {
   fromBeginning?: boolean;
   /** The group belongs to this process alone (a gateway's replies) and is deleted on close. */
   ephemeral?: boolean;
+  /**
+   * Topics among the handled ones that carry replies addressed to this subscriber alone (a gateway's
+   * hits and misses). With an ephemeral group, a bus with partitions reads only one partition of them,
+   * the one the fewest other such subscribers read, and names it in Subscription.replyPartition;
+   * repliers publish there (see replyAddress). The other topics are read whole.
+   */
+  replyTopics?: Topic[];
 }
 
 export interface Subscription {
+  /** The partition of the reply topics this subscription reads; undefined when it reads all of them. */
+  readonly replyPartition?: number;
   close(): Promise<void>;
+}
+
+export interface PublishOptions {
+  /** The partition to write to instead of the key's (a reply to a subscriber of one partition). */
+  partition?: number;
 }
 
 /** Events published to a topic that a consumer group of this process has not handled yet. */
@@ -42,9 +56,9 @@ export interface ConsumerLag {
  * again with backoff, any other failure sends it to the dead-letter topic and the consumer carries on.
  */
 export interface EventBus {
-  publish<K extends Topic>(topic: K, key: string, value: TopicEvents[K]): Promise<void>;
+  publish<K extends Topic>(topic: K, key: string, value: TopicEvents[K], options?: PublishOptions): Promise<void>;
   /** Publishes bytes as they are, bypassing the codec (used to test dead-lettering). */
-  publishRaw(topic: Topic, key: string, value: Buffer): Promise<void>;
+  publishRaw(topic: Topic, key: string, value: Buffer, options?: PublishOptions): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** The lag of every group this process consumes with, per topic. */
   lag(): Promise<ConsumerLag[]>;

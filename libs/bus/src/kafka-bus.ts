@@ -1,10 +1,11 @@
 import type { Agent as HttpAgent } from 'node:http';
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type KafkaConfig, type KafkaMessage, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type Consumer, type KafkaConfig, type KafkaMessage, type Producer } from 'kafkajs';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { CacheError, toCacheError } from '@llm-cache/core';
 import { ALL_TOPICS, codecFor, TOPICS, type Topic, type TopicEvents } from '@llm-cache/codec';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
-import type { ConsumerLag, EventBus, EventHandler, SubscribeOptions, Subscription } from './event-bus.ts';
+import type { ConsumerLag, EventBus, EventHandler, PublishOptions, SubscribeOptions, Subscription } from './event-bus.ts';
+import { checkedPartitioner, leastReadPartition, replyAssigner } from './reply-partition.ts';
 import { backoffMs, deadLetter, shouldRetry, sleep, type RetryPolicy } from './retry.ts';
 
 export interface KafkaBusOptions {
@@ -51,6 +52,8 @@ export class KafkaBus implements EventBus {
   private readonly consumers = new Set<Consumer>();
   /** Groups this process consumes with (prefixed id -> logical group and topics), for lag. */
   private readonly groupTopics = new Map<string, { group: string; topics: Topic[] }>();
+  /** Partitions per topic as last read from the cluster (partitions are only ever added). */
+  private readonly partitionCounts = new Map<Topic, number>();
   private closing = false;
   private readonly prefix: string;
 
@@ -77,7 +80,7 @@ export class KafkaBus implements EventBus {
       ...(options.registryAuth === undefined ? {} : { auth: options.registryAuth }),
       ...(options.registryAgent === undefined ? {} : { agent: options.registryAgent }),
     });
-    this.producer = this.kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
+    this.producer = this.kafka.producer({ createPartitioner: checkedPartitioner, allowAutoTopicCreation: false });
     this.admin = this.kafka.admin();
     this.retry = { ...KAFKA_RETRY, ...options.retry };
     this.prefix = options.topicPrefix ?? '';
@@ -189,19 +192,55 @@ export class KafkaBus implements EventBus {
     }
   }
 
-  async publish<K extends Topic>(topic: K, key: string, value: TopicEvents[K]): Promise<void> {
-    await this.publishRaw(topic, key, this.encode(topic, value));
+  async publish<K extends Topic>(topic: K, key: string, value: TopicEvents[K], options?: PublishOptions): Promise<void> {
+    await this.publishRaw(topic, key, this.encode(topic, value), options);
   }
 
-  async publishRaw(topic: Topic, key: string, value: Buffer): Promise<void> {
+  async publishRaw(topic: Topic, key: string, value: Buffer, options: PublishOptions = {}): Promise<void> {
+    const { partition } = options;
     try {
-      await this.producer.send({ topic: this.physical(topic), acks: -1, messages: [{ key, value }] });
+      if (partition !== undefined) await this.checkPartition(topic, partition);
+      await this.producer.send({
+        topic: this.physical(topic),
+        acks: -1,
+        messages: [{ key, value, ...(partition === undefined ? {} : { partition }) }],
+      });
     } catch (error) {
+      if (error instanceof CacheError) throw error;
       throw new CacheError('LLMCACHE_UNAVAILABLE', `cannot publish to ${topic}: ${(error as Error).message}`, { cause: error });
     }
   }
 
+  /** A partition that a reply names must exist: a wrong one is the request's fault, not worth retrying. */
+  private async checkPartition(topic: Topic, partition: number): Promise<void> {
+    const valid = Number.isInteger(partition) && partition >= 0;
+    if (valid && partition < (this.partitionCounts.get(topic) ?? 0)) return;
+    const [metadata] = (await this.admin.fetchTopicMetadata({ topics: [this.physical(topic)] })).topics;
+    const count = metadata?.partitions.length ?? 0;
+    this.partitionCounts.set(topic, count);
+    if (!valid || partition >= count) {
+      throw new CacheError('LLMCACHE_VALIDATION', `${topic} has no partition ${partition} (it has ${count})`);
+    }
+  }
+
+  /**
+   * The reply partition of a subscription with reply topics and an ephemeral group (see
+   * SubscribeOptions.replyTopics), chosen before it joins; undefined when it reads every partition.
+   */
+  private async replyPartitionFor(options: SubscribeOptions): Promise<number | undefined> {
+    const topics = (options.replyTopics ?? []).filter((topic) => options.handlers[topic] !== undefined);
+    if (!options.ephemeral || topics.length === 0) return undefined;
+    return leastReadPartition(
+      this.admin,
+      this.prefix,
+      topics.map((topic) => this.physical(topic)),
+      (error) => this.options.logger.warn({ err: error }, 'cannot list the consumer groups; the reply partition is picked at random'),
+    );
+  }
+
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    const replyPartition = await this.replyPartitionFor(options);
+    const replyTopics = new Set((options.replyTopics ?? []).map((topic) => this.physical(topic)));
     const consumer = this.kafka.consumer({
       // Groups carry the topic prefix too: caches sharing a cluster must never share a group.
       groupId: `${this.prefix}${options.group}`,
@@ -210,6 +249,7 @@ export class KafkaBus implements EventBus {
       rebalanceTimeout: 20_000,
       maxWaitTimeInMs: 200,
       allowAutoTopicCreation: false,
+      ...(replyPartition === undefined ? {} : { partitionAssigners: [replyAssigner(replyPartition, replyTopics)] }),
     });
     this.consumers.add(consumer);
     const handlers = options.handlers as Partial<Record<Topic, EventHandler<Topic>>>;
@@ -250,6 +290,7 @@ export class KafkaBus implements EventBus {
     // subscribe() returns is missed.
     await Promise.race([fetched, sleep(30_000)]);
     return {
+      ...(replyPartition === undefined ? {} : { replyPartition }),
       close: async () => {
         this.consumers.delete(consumer);
         this.groupTopics.delete(groupId);

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
+import { CacheError } from '@llm-cache/core';
 import { codecFor, TOPICS, type Topic, type TopicEvents } from '@llm-cache/codec';
 import type { Logger, Metrics } from '@llm-cache/telemetry';
-import type { ConsumerLag, EventBus, EventHandler, SubscribeOptions, Subscription } from './event-bus.ts';
+import type { ConsumerLag, EventBus, EventHandler, PublishOptions, SubscribeOptions, Subscription } from './event-bus.ts';
 import { backoffMs, deadLetter, decodeEvent, DEFAULT_RETRY, shouldRetry, sleep, type RetryPolicy } from './retry.ts';
 
 interface Message {
@@ -116,15 +117,20 @@ export class MemoryBus implements EventBus {
     this.metrics = options.metrics;
   }
 
-  async publish<K extends Topic>(topic: K, key: string, value: TopicEvents[K]): Promise<void> {
-    await this.publishRaw(topic, key, codecFor(topic).encode(value));
+  async publish<K extends Topic>(topic: K, key: string, value: TopicEvents[K], options?: PublishOptions): Promise<void> {
+    await this.publishRaw(topic, key, codecFor(topic).encode(value), options);
   }
 
-  async publishRaw(topic: Topic, key: string, value: Buffer): Promise<void> {
+  /** Honours a partition named in the options like Kafka does; subscriptions here always read every partition. */
+  async publishRaw(topic: Topic, key: string, value: Buffer, options: PublishOptions = {}): Promise<void> {
     if (this.closing) return;
+    const { partition = this.partitionOf(key) } = options;
+    if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) {
+      throw new CacheError('LLMCACHE_VALIDATION', `${topic} has no partition ${partition} (it has ${this.partitions})`);
+    }
     const offset = this.offsets.get(topic) ?? 0;
     this.offsets.set(topic, offset + 1);
-    const message: Message = { key, value, partition: this.partitionOf(key), offset };
+    const message: Message = { key, value, partition, offset };
     const groups = this.groups.get(topic);
     if (!groups) return;
     setImmediate(() => {

@@ -1,13 +1,32 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { CacheError } from '@llm-cache/core';
-import { ALL_TOPICS, TOPICS, type CacheControlEvent, type DeadLetterEvent } from '@llm-cache/codec';
-import { KafkaBus } from '@llm-cache/bus';
+import { ALL_TOPICS, TOPICS, type CacheControlEvent, type CacheHitEvent, type DeadLetterEvent } from '@llm-cache/codec';
+import { KafkaBus, replyAddress, replyOptions, type Subscription } from '@llm-cache/bus';
 import { createLogger } from '@llm-cache/telemetry';
 import { dropKafkaPrefix, requireServer, STACK, uniqueName } from '@llm-cache/testing';
 
 const logger = createLogger({ level: 'silent' });
 const control = (value: number): CacheControlEvent => ({ setting: 'THRESHOLD', value, at: Date.now(), origin: 'test' });
+
+const hit = (requestId: string, replyTo: string | null): CacheHitEvent => ({
+  requestId,
+  replyTo,
+  scopeKey: `scope-${requestId}`,
+  tenant: 'default',
+  namespace: 'default',
+  model: 'default',
+  paramsHash: 'none',
+  contextHash: '',
+  entryId: `entry-${requestId}`,
+  score: 0.9,
+  response: 'an answer',
+  responseRef: null,
+  entryCreatedAt: 1,
+  entryExpiresAt: null,
+  decidedAt: 2,
+  hitCount: 1,
+});
 
 const waitFor = async (predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
@@ -17,12 +36,12 @@ const waitFor = async (predicate: () => boolean, what: string, timeoutMs = 20_00
   }
 };
 
-async function freshBus(t: { after: (fn: () => Promise<void>) => void }, topicPrefix = uniqueName('t')): Promise<KafkaBus> {
+async function freshBus(t: { after: (fn: () => Promise<void>) => void }, topicPrefix = uniqueName('t'), partitions = 3): Promise<KafkaBus> {
   const bus = await KafkaBus.connect({
     brokers: [STACK.kafkaBrokers],
     clientId: 'llm-cache-test',
     registryUrl: STACK.registryUrl,
-    partitions: 3,
+    partitions,
     replicationFactor: 1,
     logger,
     topicPrefix: `${topicPrefix}.`,
@@ -173,5 +192,75 @@ describe('KafkaBus against a real Kafka and schema registry', () => {
     }
     await waitFor(() => handled === 7, 'the backlog handled');
     assert.equal(await until((lag) => lag === 0), 0, 'no lag once the group has committed everything');
+  });
+
+  it("reads one partition of reply topics, the one no other reply group reads, and the rest of a reply group's topics whole", async (t) => {
+    const bus = await freshBus(t, uniqueName('t'), 2);
+    type Seen = { requestId: string; partition: number };
+    const replyGroup = async (seen: Seen[], controls: number[]): Promise<Subscription> =>
+      bus.subscribe({
+        group: uniqueName('gw'),
+        ephemeral: true,
+        replyTopics: [TOPICS.hits, TOPICS.misses],
+        handlers: {
+          [TOPICS.hits]: async (event, meta) => void seen.push({ requestId: event.requestId, partition: meta.partition }),
+          [TOPICS.misses]: async () => undefined,
+          [TOPICS.control]: async (event) => void controls.push(event.value),
+        },
+      });
+    const a: Seen[] = [];
+    const b: Seen[] = [];
+    const all: Seen[] = [];
+    const aControls: number[] = [];
+    const bControls: number[] = [];
+    const subA = await replyGroup(a, aControls);
+    const subB = await replyGroup(b, bControls);
+    await bus.subscribe({
+      group: uniqueName('analytics'),
+      ephemeral: true,
+      handlers: { [TOPICS.hits]: async (event, meta) => void all.push({ requestId: event.requestId, partition: meta.partition }) },
+    });
+    assert.ok(subA.replyPartition !== undefined && subB.replyPartition !== undefined, 'both read one partition');
+    assert.notEqual(subA.replyPartition, subB.replyPartition, 'the second reader takes the partition nobody reads');
+    const toA = replyAddress('gw-a', subA.replyPartition);
+    const toB = replyAddress('gw-b', subB.replyPartition);
+    for (let i = 0; i < 6; i++) {
+      await bus.publish(TOPICS.hits, `scope-${i}`, hit(`a-${i}`, toA), replyOptions(toA));
+      await bus.publish(TOPICS.hits, `scope-${i}`, hit(`b-${i}`, toB), replyOptions(toB));
+      // A stream lookup's outcome: no address, so it goes by its key to any partition.
+      await bus.publish(TOPICS.hits, `scope-${i}`, hit(`stream-${i}`, null), replyOptions(null));
+    }
+    await bus.publish(TOPICS.control, 'threshold', control(0.8));
+    await waitFor(() => all.length === 18 && a.length + b.length === 18 && aControls.length === 1 && bControls.length === 1, 'replies');
+    const ids = (seen: Seen[]): string[] => seen.map((one) => one.requestId).sort();
+    const on = (partition: number | undefined): Seen[] => all.filter((one) => one.partition === partition);
+    assert.equal(new Set(all.map((one) => one.partition)).size, 2, 'a plain group reads every partition');
+    assert.deepEqual(ids(a), ids(on(subA.replyPartition)), 'a reply group reads its own partition only');
+    assert.deepEqual(ids(b), ids(on(subB.replyPartition)));
+    assert.deepEqual(
+      ids(a).filter((id) => !id.startsWith('stream-')),
+      ['a-0', 'a-1', 'a-2', 'a-3', 'a-4', 'a-5'],
+      'every reply to a, and no reply to b',
+    );
+
+    // A reader that stops leaves its partition to the next one, which starts at the end of it.
+    const freed = subA.replyPartition;
+    await subA.close();
+    const c: Seen[] = [];
+    const subC = await replyGroup(c, []);
+    assert.equal(subC.replyPartition, freed);
+    const toC = replyAddress('gw-c', subC.replyPartition);
+    await bus.publish(TOPICS.hits, 'scope-c', hit('c-0', toC), replyOptions(toC));
+    await waitFor(() => c.length === 1, "the new reader's reply");
+    assert.deepEqual(
+      c.map((seen) => seen.requestId),
+      ['c-0'],
+    );
+
+    await assert.rejects(bus.publish(TOPICS.hits, 'k', hit('nowhere', 'gw-x#7'), replyOptions('gw-x#7')), (error: CacheError) => {
+      assert.equal(error.code, 'LLMCACHE_VALIDATION');
+      assert.match(error.message, /llmcache\.hits has no partition 7 \(it has 2\)/);
+      return true;
+    });
   });
 });

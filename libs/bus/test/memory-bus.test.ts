@@ -92,3 +92,20 @@ test('retryable failures are redelivered, others and malformed bytes go to the d
   assert.deepEqual(dead.map((d) => d.errorCode).sort(), ['LLMCACHE_CODEC', 'LLMCACHE_VALIDATION']);
   assert.ok(dead.every((d) => d.topic === TOPICS.control && d.consumer === 'worker'));
 });
+
+test('a reply subscription reads every partition here, and a named partition must exist', async (t) => {
+  const bus = new MemoryBus({ partitions: 4 });
+  t.after(() => bus.close());
+  const seen: Array<{ value: number; partition: number }> = [];
+  const subscription = await bus.subscribe({
+    group: 'gw',
+    ephemeral: true,
+    replyTopics: [TOPICS.control],
+    handlers: { [TOPICS.control]: async (e, meta) => void seen.push({ value: e.value, partition: meta.partition }) },
+  });
+  assert.equal(subscription.replyPartition, undefined);
+  await bus.publish(TOPICS.control, 'k', control(0.3), { partition: 3 });
+  await waitFor(() => seen.length === 1);
+  assert.deepEqual(seen, [{ value: 0.3, partition: 3 }]);
+  await assert.rejects(bus.publish(TOPICS.control, 'k', control(0.4), { partition: 4 }), /llmcache\.control has no partition 4/);
+});
