@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { test } from 'node:test';
-import { KafkaBus } from '@llm-cache/bus';
 import { ALL_TOPICS, TOPICS, type CacheRequestEvent, type CacheWriteEvent, type DeadLetterEvent, type Topic } from '@llm-cache/codec';
-import { createLogger } from '@llm-cache/telemetry';
-import { STACK } from '@llm-cache/testing';
 import { postJson } from '../helpers/cache-process.ts';
-import { freshDistributedEnv, startDistributedCluster } from '../helpers/distributed-cluster.ts';
+import { clusterBus, freshDistributedEnv, startDistributedCluster } from '../helpers/distributed-cluster.ts';
 
 /** Which service's consumer group reads each topic (a gateway's group ends in its instance id). */
 const CONSUMERS: Partial<Record<Topic, RegExp[]>> = {
@@ -23,22 +20,9 @@ const CONSUMERS: Partial<Record<Topic, RegExp[]>> = {
 
 test('a malformed event on each topic goes to the dead-letter topic and every service carries on', async (t) => {
   const env = freshDistributedEnv();
+  const bus = await clusterBus(t, env);
   const cluster = await startDistributedCluster(env);
-  const opened: { bus?: KafkaBus } = {};
-  t.after(async () => {
-    await opened.bus?.close();
-    await cluster.destroy();
-  });
-  const bus = await KafkaBus.connect({
-    brokers: [STACK.kafkaBrokers],
-    clientId: 'llm-cache-test',
-    registryUrl: STACK.registryUrl,
-    partitions: 4,
-    replicationFactor: 1,
-    topicPrefix: env.LLMCACHE_KAFKA_TOPIC_PREFIX,
-    logger: createLogger({ level: 'silent' }),
-  });
-  opened.bus = bus;
+  t.after(() => cluster.destroy());
   const dead: DeadLetterEvent[] = [];
   await bus.subscribe({
     group: `dlq-reader-${randomUUID()}`,
@@ -53,7 +37,14 @@ test('a malformed event on each topic goes to the dead-letter topic and every se
     ALL_TOPICS.filter((topic) => topic !== TOPICS.deadLetter).sort(),
     'every topic but the dead-letter one is checked',
   );
-  for (const topic of consumed) await bus.publishRaw(topic, `garbage-${topic}`, Buffer.from(`not an Avro record for ${topic}`));
+  // A gateway reads one partition of hits and misses (the one its replies go to): garbage on each reaches it.
+  const partitions = Number(env.LLMCACHE_KAFKA_PARTITIONS);
+  for (const topic of consumed) {
+    const spread = topic === TOPICS.hits || topic === TOPICS.misses;
+    for (let partition = 0; partition < (spread ? partitions : 1); partition++) {
+      await bus.publishRaw(topic, `garbage-${topic}`, Buffer.from(`not an Avro record for ${topic}`), spread ? { partition } : {});
+    }
+  }
   // Valid Avro, but a vector the configured store refuses (3 dimensions, not 384): a handler failure, not a decode one.
   const badWrite: CacheWriteEvent = {
     entryId: `e-${randomUUID()}`,

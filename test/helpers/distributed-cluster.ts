@@ -7,6 +7,8 @@ import {
   STACK,
   uniqueName,
 } from '@llm-cache/testing';
+import { KafkaBus } from '@llm-cache/bus';
+import { createLogger } from '@llm-cache/telemetry';
 import { startCacheProcess, type CacheProcess } from './cache-process.ts';
 
 export interface ClusterLayout {
@@ -63,6 +65,25 @@ export async function dropDistributedData(env: Record<string, string>): Promise<
   if (collection) await dropMilvusCollection(collection);
   if (database) await dropMongoDatabase(database);
   if (bucket) await deleteS3Bucket(bucket);
+}
+
+/**
+ * A bus on the topics of a freshDistributedEnv environment, for a test to publish and consume beside
+ * the services; closed after the test. Connect it before starting the cluster, so that it closes
+ * before the cluster's data is dropped.
+ */
+export async function clusterBus(t: { after: (fn: () => Promise<void>) => void }, env: Record<string, string>): Promise<KafkaBus> {
+  const bus = await KafkaBus.connect({
+    brokers: [env.LLMCACHE_KAFKA_BROKERS ?? STACK.kafkaBrokers],
+    clientId: 'llm-cache-test',
+    registryUrl: env.LLMCACHE_KAFKA_REGISTRY_URL ?? STACK.registryUrl,
+    partitions: Number(env.LLMCACHE_KAFKA_PARTITIONS ?? 4),
+    replicationFactor: 1,
+    ...(env.LLMCACHE_KAFKA_TOPIC_PREFIX === undefined ? {} : { topicPrefix: env.LLMCACHE_KAFKA_TOPIC_PREFIX }),
+    logger: createLogger({ level: 'silent' }),
+  });
+  t.after(() => bus.close());
+  return bus;
 }
 
 /** Fails with the server's name when a server of the local stack is not up. */

@@ -108,7 +108,9 @@ export async function startEvictor(deps: EvictorServiceDeps): Promise<RunningEvi
   const recordHit = async (hit: CacheHitEvent): Promise<void> => {
     await stores.entries.recordHits([{ id: hit.entryId, at: hit.decidedAt, count: hit.hitCount }]);
   };
-  const subscription = await bus.subscribe({ group: 'llmcache-evictor', concurrency: 1, handlers: { [TOPICS.hits]: recordHit } });
+  // Recording hits adds counts and keeps the latest time, so their order does not matter: several at
+  // once per partition, as a gateway's hits all share the partition it reads its replies from.
+  const subscription = await bus.subscribe({ group: 'llmcache-evictor', concurrency: 16, handlers: { [TOPICS.hits]: recordHit } });
 
   let running: Promise<number> = Promise.resolve(0);
   const runSweep = (): Promise<number> => {

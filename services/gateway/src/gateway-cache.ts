@@ -10,7 +10,7 @@ import {
   type Scope,
   type TextWindow,
 } from '@llm-cache/core';
-import { announceEvictions, type EventBus, type Subscription } from '@llm-cache/bus';
+import { announceEvictions, replyAddress, type EventBus, type Subscription } from '@llm-cache/bus';
 import { TOPICS, type CacheHitEvent, type CacheMissEvent, type CacheStoredEvent } from '@llm-cache/codec';
 import {
   countsFromCells,
@@ -128,6 +128,8 @@ export interface GatewayCacheDeps {
  */
 export class GatewayCache {
   readonly instanceId: string;
+  /** Where replies to this gateway go (`replyTo`): its instance id, and the partition of hits and misses it reads. */
+  private replyTo: string;
   /** The last evictions announced, for the admin API. */
   readonly evictions = new EvictionLog();
   private readonly exact: ExactTier | undefined;
@@ -141,16 +143,24 @@ export class GatewayCache {
 
   constructor(private readonly deps: GatewayCacheDeps) {
     this.instanceId = deps.instanceId ?? `gw-${randomUUID()}`;
+    this.replyTo = this.instanceId;
     this.exact = deps.exactTier?.enabled ? new ExactTier(deps.exactTier) : undefined;
     this.hits = new HitReporter(deps.bus, deps.logger);
   }
 
+  /**
+   * Subscribes to the replies and to what every gateway must hear. Lookup outcomes (hits, misses) are
+   * addressed to one gateway, so it reads one partition of them and has them published there; stored
+   * acknowledgements, evictions and control events are read whole, as every gateway needs their entry
+   * ids and settings.
+   */
   async start(): Promise<void> {
-    const mine = (replyTo: string | null): boolean => replyTo === this.instanceId;
+    const mine = (replyTo: string | null): boolean => replyTo === this.replyTo;
     this.subscription = await this.deps.bus.subscribe({
       group: `llmcache-gateway-${this.instanceId}`,
       ephemeral: true,
       concurrency: 64,
+      replyTopics: [TOPICS.hits, TOPICS.misses],
       handlers: {
         [TOPICS.hits]: async (event) => {
           if (mine(event.replyTo)) this.lookups.settle(event.requestId, { kind: 'hit', event });
@@ -170,6 +180,7 @@ export class GatewayCache {
         },
       },
     });
+    this.replyTo = replyAddress(this.instanceId, this.subscription.replyPartition);
   }
 
   private onStored(event: CacheStoredEvent, mine: boolean): void {
@@ -227,7 +238,7 @@ export class GatewayCache {
     await this.deps.bus.publish(TOPICS.requests, options.requestId, {
       requestId: options.requestId,
       kind: 'LOOKUP',
-      replyTo: this.instanceId,
+      replyTo: this.replyTo,
       ...request.scope,
       scopeKey: request.scopeKey,
       text: request.text,
@@ -367,7 +378,7 @@ export class GatewayCache {
       await this.deps.bus.publish(TOPICS.writes, request.scopeKey, {
         entryId: id,
         requestId: options.requestId,
-        replyTo: this.instanceId,
+        replyTo: this.replyTo,
         ...request.scope,
         scopeKey: request.scopeKey,
         prompt: request.text,
@@ -383,7 +394,7 @@ export class GatewayCache {
       await this.deps.bus.publish(TOPICS.requests, request.scopeKey, {
         requestId: options.requestId,
         kind: 'STORE',
-        replyTo: this.instanceId,
+        replyTo: this.replyTo,
         ...request.scope,
         scopeKey: request.scopeKey,
         text: request.text,
@@ -505,7 +516,7 @@ export class GatewayCache {
         await this.deps.bus.publish(TOPICS.writes, scopeKey, {
           entryId: entryIdOf(scopeKey, entry.prompt),
           requestId: id,
-          replyTo: this.instanceId,
+          replyTo: this.replyTo,
           ...scope,
           scopeKey,
           prompt: entry.prompt,

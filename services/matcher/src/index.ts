@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CacheEntry, RunningService, VectorMatch } from '@llm-cache/core';
-import type { EventBus } from '@llm-cache/bus';
+import { replyOptions, type EventBus } from '@llm-cache/bus';
 import { scopeFieldsOf, TOPICS, type EmbeddedRequestEvent, type VerifyRequest } from '@llm-cache/codec';
 import { STATIC_DECISIONS, type DecisionSettings } from '@llm-cache/policy';
 import type { CacheStores } from '@llm-cache/storage';
@@ -63,6 +63,9 @@ export async function startMatcher(deps: MatcherServiceDeps): Promise<RunningSer
     stop();
     const threshold = request.threshold ?? deps.thresholds.get(request.tenant, request.namespace);
     const scope = scopeFieldsOf(request);
+    // A gateway reads one partition of the outcome topics, the one its address names; stream
+    // consumers read them whole, and their outcomes go by scope key like every other record.
+    const reply = replyOptions(request.replyTo);
     const verified = request.threshold === null && policies.isVerified(request.namespace);
     let verify: VerifyRequest | null = null;
     let found: { match: VectorMatch; entry: CacheEntry } | null = null;
@@ -93,35 +96,45 @@ export async function startMatcher(deps: MatcherServiceDeps): Promise<RunningSer
       const { match, entry } = found;
       metrics.score.observe({ outcome: 'hit' }, match.score);
       deps.logger.debug({ requestId: request.requestId, entryId: entry.id, score: match.score }, 'lookup hit');
-      await bus.publish(TOPICS.hits, request.scopeKey, {
-        requestId: request.requestId,
-        replyTo: request.replyTo,
-        ...scope,
-        entryId: entry.id,
-        score: match.score,
-        response: entry.response,
-        responseRef: entry.responseRef,
-        entryCreatedAt: entry.createdAt,
-        entryExpiresAt: entry.expiresAt,
-        decidedAt: Date.now(),
-        hitCount: 1,
-      });
+      await bus.publish(
+        TOPICS.hits,
+        request.scopeKey,
+        {
+          requestId: request.requestId,
+          replyTo: request.replyTo,
+          ...scope,
+          entryId: entry.id,
+          score: match.score,
+          response: entry.response,
+          responseRef: entry.responseRef,
+          entryCreatedAt: entry.createdAt,
+          entryExpiresAt: entry.expiresAt,
+          decidedAt: Date.now(),
+          hitCount: 1,
+        },
+        reply,
+      );
       return;
     }
     const bestScore = matches[0]?.score ?? null;
     if (bestScore !== null) metrics.score.observe({ outcome: 'miss' }, bestScore);
     deps.logger.debug({ requestId: request.requestId, bestScore }, 'lookup miss');
-    await bus.publish(TOPICS.misses, request.scopeKey, {
-      requestId: request.requestId,
-      replyTo: request.replyTo,
-      ...scope,
-      text: request.text,
-      bestScore,
-      embeddingModel: event.embeddingModel,
-      vector: event.vector,
-      decidedAt: Date.now(),
-      verify,
-    });
+    await bus.publish(
+      TOPICS.misses,
+      request.scopeKey,
+      {
+        requestId: request.requestId,
+        replyTo: request.replyTo,
+        ...scope,
+        text: request.text,
+        bestScore,
+        embeddingModel: event.embeddingModel,
+        vector: event.vector,
+        decidedAt: Date.now(),
+        verify,
+      },
+      reply,
+    );
   };
 
   const subscription = await bus.subscribe({
