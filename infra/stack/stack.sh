@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Local real stack for LLM-Cache, no Docker: Kafka, schema registry (Apicurio), Milvus Lite,
+# Local real stack for LLM-Cache, no Docker: Kafka, schema registry (Apicurio), Milvus (standalone),
 # FerretDB (MongoDB wire), S3Proxy, Prometheus; all on 127.0.0.1.
 #
 #   bash infra/stack/stack.sh up [names...]     start (installs on first run), waits for readiness

@@ -112,7 +112,7 @@ export class MilvusVectorStore implements VectorStore {
           })
           .catch((error: ResStatus) => error); // the SDK throws the status object
         if (isOk(status)) return status;
-        // Another process may have created it in between (milvus-lite then reports "already exist" or
+        // Another process may have created it in between (the server then reports "already exist" or
         // "File exists"): that is fine when the collection is there now, its schema is checked below.
         const now = await client.hasCollection({ collection_name: collection }).catch(() => undefined);
         return now?.value === true ? { ...status, error_code: 'Success', code: 0 } : status;
@@ -147,7 +147,7 @@ export class MilvusVectorStore implements VectorStore {
     await this.load();
   }
 
-  /** Loads the collection (after a milvus-lite restart every collection is released). */
+  /** Loads the collection (a released one, e.g. by an operator or a milvus-lite restart, answers reads with code 101). */
   private async load(): Promise<void> {
     await this.call('loadCollection', () => this.client.loadCollectionSync({ collection_name: this.collection }));
   }

@@ -158,7 +158,7 @@ test('create is idempotent (also concurrently) and checks the dimensions', async
   await assert.rejects(first.upsert([record('short', [1, 0])]), { code: 'LLMCACHE_CONFIG' });
 });
 
-test('a released collection (as after a milvus-lite restart) is loaded again on the next read', async (t) => {
+test('a released collection is loaded again on the next read', async (t) => {
   const collection = await milvusCollection(t);
   const store = await milvusStore(t, 2, collection);
   await store.upsert([record('a', [1, 0])]);
