@@ -1,4 +1,4 @@
-import { MongoClient, type MongoClientOptions, type AnyBulkWriteOperation, type Collection, type Filter, type Sort } from 'mongodb';
+import { MongoClient, type MongoClientOptions, type Collection, type Filter, type Sort } from 'mongodb';
 import { CacheError, type CacheEntry } from '@llm-cache/core';
 import { ensureIndexes } from './mongo-indexes.ts';
 import type { EntryFilter, EntryStore, EvictionOrder, NamespaceStats, StoreTotals } from './ports.ts';
@@ -197,14 +197,28 @@ export class MongoEntryStore implements EntryStore {
     return docs.map(toEntry);
   }
 
+  /**
+   * One update by id per hit, and a second one only where the first shows it is needed: a hit older
+   * than the entry's createdAt that is its first hit (lastUsedAt must become lastHitAt). Updates with
+   * more than the id in their filter cost a collection scan on some MongoDB-compatible servers
+   * (FerretDB: 230 ms at 1,000 entries, against 11 ms by id alone), so none is sent in the common case.
+   */
   async recordHits(hits: ReadonlyArray<{ id: string; at: number; count?: number }>): Promise<void> {
     if (hits.length === 0) return;
-    const operations: AnyBulkWriteOperation<EntryDocument>[] = hits.flatMap(({ id, at, count }) => [
-      { updateOne: { filter: { _id: id }, update: { $inc: { hitCount: count ?? 1 }, $max: { lastHitAt: at, lastUsedAt: at } } } },
-      // A first hit older than createdAt: lastUsedAt must still become lastHitAt, not stay at createdAt.
-      { updateOne: { filter: { _id: id, lastHitAt: at, lastUsedAt: { $gt: at } }, update: { $set: { lastUsedAt: at } } } },
-    ]);
-    await this.run('recordHits', () => this.entries.bulkWrite(operations, { ordered: true }));
+    // In order, one at a time, as the bulk write it replaces: FerretDB applies two updates of one
+    // document that run at once as read-modify-writes, and one of them is lost.
+    await this.run('recordHits', async () => {
+      for (const { id, at, count } of hits) {
+        const after = await this.entries.findOneAndUpdate(
+          { _id: id },
+          { $inc: { hitCount: count ?? 1 }, $max: { lastHitAt: at, lastUsedAt: at } },
+          { returnDocument: 'after' },
+        );
+        if (after && after.lastHitAt === at && after.lastUsedAt > at) {
+          await this.entries.updateOne({ _id: id, lastHitAt: at, lastUsedAt: { $gt: at } }, { $set: { lastUsedAt: at } });
+        }
+      }
+    });
   }
 
   async expiredIds(now: number, limit: number): Promise<string[]> {

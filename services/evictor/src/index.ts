@@ -105,8 +105,26 @@ export async function startEvictor(deps: EvictorServiceDeps): Promise<RunningEvi
     return removed;
   };
 
-  const recordHit = async (hit: CacheHitEvent): Promise<void> => {
-    await stores.entries.recordHits([{ id: hit.entryId, at: hit.decidedAt, count: hit.hitCount }]);
+  // Hits are recorded in batches, one batch at a time: the hits that arrive while a batch is written
+  // join the next one, summed per entry. Each handler returns once its hit is written (so a crash
+  // loses no committed hit), and no two writes of one entry ever run at once (some MongoDB-compatible
+  // servers lose one of two concurrent updates of a document).
+  let open: Map<string, { at: number; count: number }> | undefined;
+  let written: Promise<void> = Promise.resolve();
+  let openWritten: Promise<void> = written;
+  const recordHit = (hit: CacheHitEvent): Promise<void> => {
+    if (open === undefined) {
+      const batch = new Map<string, { at: number; count: number }>();
+      open = batch;
+      openWritten = written.then(() => {
+        if (open === batch) open = undefined;
+        return stores.entries.recordHits([...batch].map(([id, { at, count }]) => ({ id, at, count })));
+      });
+      written = openWritten.catch(() => undefined);
+    }
+    const before = open.get(hit.entryId);
+    open.set(hit.entryId, { at: Math.max(before?.at ?? -Infinity, hit.decidedAt), count: (before?.count ?? 0) + hit.hitCount });
+    return openWritten;
   };
   // Recording hits adds counts and keeps the latest time, so their order does not matter: several at
   // once per partition, as a gateway's hits all share the partition it reads its replies from.
