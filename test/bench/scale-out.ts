@@ -124,11 +124,10 @@ await runBenchmark(async (cleanup) => {
       for (const step of steps.splice(0).reverse()) await step();
     };
     cleanup.add(stop);
+    // Its topics go even if the cluster fails to start: the services that did start created them.
+    steps.push(() => dropKafkaPrefix(prefix));
     const cluster = await startDistributedCluster(env, { gateways: 1, matchers: layout.matchers });
-    steps.push(
-      () => dropKafkaPrefix(prefix),
-      () => cluster.stop(),
-    );
+    steps.push(() => cluster.stop());
     cleanup.children(() => [...cluster.processes.values()].map((p) => p.child));
     await Promise.all(Array.from({ length: layout.embedders - 1 }, (_, i) => cluster.start(`embedder-${i + 2}`)));
     const url = cluster.urls[0] as string;
