@@ -14,7 +14,7 @@ import { startCacheProcess, tempDir, type CacheProcess } from '../helpers/cache-
 import { freshDistributedEnv, startDistributedCluster } from '../helpers/distributed-cluster.ts';
 import { formatTable, runBenchmark, runLoad, storeEntries, writeResults, type Cleanup, type LoadResult } from './lib.ts';
 import { writePlot } from './plot.ts';
-import { cpuSeconds } from './proc.ts';
+import { treeCpuSeconds } from './proc.ts';
 import { DEFAULT_PAIRS_FILE, distinctPairs } from './qqp.ts';
 
 const { values } = parseArgs({
@@ -136,7 +136,8 @@ await runBenchmark(async (cleanup) => {
       let hits = 0;
       const timedOutBefore = deployment.gatewayOutput().split('lookup timed out').length - 1;
       const pids = deployment.pids();
-      const cpuBefore = new Map([...pids].map(([name, pid]) => [name, cpuSeconds(pid)]));
+      // Each process with the processes it started (Milvus' launcher runs the server as its child).
+      const cpuBefore = treeCpuSeconds(pids);
       const result = await runLoad({
         name: `${mode}, ${connections} connections`,
         url: `${deployment.url}/v1/cache/lookup`,
@@ -149,8 +150,12 @@ await runBenchmark(async (cleanup) => {
         },
       });
       const timedOut = deployment.gatewayOutput().split('lookup timed out').length - 1 - timedOutBefore;
+      const cpuAfter = treeCpuSeconds(pids);
       const cpuMsPerLookup = Object.fromEntries(
-        [...pids].map(([name, pid]) => [name, (1000 * (cpuSeconds(pid) - (cpuBefore.get(name) ?? NaN))) / Math.max(1, result.requests)]),
+        [...pids.keys()].map((name) => [
+          name,
+          (1000 * ((cpuAfter.get(name) ?? NaN) - (cpuBefore.get(name) ?? NaN))) / Math.max(1, result.requests),
+        ]),
       );
       rows.push({ ...result, mode, connections, hits, timedOut, cpuMsPerLookup });
     }
