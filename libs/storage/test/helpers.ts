@@ -1,7 +1,7 @@
 import type { TestContext } from 'node:test';
-import type { CacheEntry, VectorRecord } from '@llm-cache/core';
+import type { VectorRecord } from '@llm-cache/core';
 import { MilvusVectorStore, MongoEntryStore, S3ObjectStore } from '@llm-cache/storage/distributed';
-import { deleteS3Bucket, dropMilvusCollection, dropMongoDatabase, requireServer, STACK, uniqueName } from '@llm-cache/testing';
+import { deleteS3Bucket, dropMilvusCollection, onFreshMongoDatabase, requireServer, STACK, uniqueName } from '@llm-cache/testing';
 
 /** A normalized Float32Array. */
 export const unit = (values: number[]): Float32Array => {
@@ -19,27 +19,6 @@ export const vectorRecord = (id: string, vector: number[], extra: Partial<Vector
   ...extra,
 });
 
-export const cacheEntry = (id: string, extra: Partial<CacheEntry> = {}): CacheEntry => ({
-  id,
-  scopeKey: 'scope',
-  tenant: 't1',
-  namespace: 'ns',
-  model: 'm',
-  paramsHash: 'p',
-  contextHash: '',
-  prompt: `prompt ${id}`,
-  response: `response ${id}`,
-  responseRef: null,
-  responseBytes: 10,
-  tags: [],
-  createdAt: 1000,
-  expiresAt: null,
-  hitCount: 0,
-  lastHitAt: null,
-  embeddingModel: 'e',
-  ...extra,
-});
-
 /** A fresh Milvus collection name, dropped after the test. */
 export async function milvusCollection(t: TestContext): Promise<string> {
   await requireServer('Milvus', STACK.milvusAddress);
@@ -53,21 +32,6 @@ export async function milvusStore(t: TestContext, dimensions: number, collection
   const name = collection ?? (await milvusCollection(t));
   const store = await MilvusVectorStore.create({ address: STACK.milvusAddress, collection: name, dimensions });
   t.after(() => store.close());
-  return store;
-}
-
-/** A MongoDB store made by `create` on a fresh database, closed and the database dropped after the test. */
-export async function onFreshMongoDatabase<S extends { close(): Promise<void> }>(
-  t: TestContext,
-  create: (options: { url: string; database: string }) => Promise<S>,
-): Promise<S> {
-  await requireServer('MongoDB (FerretDB)', STACK.mongoUrl);
-  const database = uniqueName('llmcache_test_');
-  const store = await create({ url: STACK.mongoUrl, database });
-  t.after(async () => {
-    await store.close();
-    await dropMongoDatabase(database);
-  });
   return store;
 }
 

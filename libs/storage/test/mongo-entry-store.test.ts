@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { CacheError } from '@llm-cache/core';
 import { openSqlite, SqliteEntryStore, type EntryStore } from '@llm-cache/storage';
 import { MongoEntryStore } from '@llm-cache/storage/distributed';
-import { cacheEntry as entry, mongoStore } from './helpers.ts';
+import { cacheEntry as entry } from '@llm-cache/testing';
+import { mongoStore } from './helpers.ts';
 
 test('upsert is idempotent and reports whether it created', async (t) => {
   const store = await mongoStore(t);

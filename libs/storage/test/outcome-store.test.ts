@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { MemoryOutcomeStore, openSqlite, SqliteOutcomeStore, type OutcomeRecord, type OutcomeStore } from '@llm-cache/storage';
 import { MongoOutcomeStore } from '@llm-cache/storage/distributed';
-import { onFreshMongoDatabase } from './helpers.ts';
+import { onFreshMongoDatabase } from '@llm-cache/testing';
 
 const mongoOutcomes = (t: TestContext): Promise<MongoOutcomeStore> =>
   onFreshMongoDatabase(t, (options) => MongoOutcomeStore.create(options));

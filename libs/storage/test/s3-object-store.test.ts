@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import { CacheError } from '@llm-cache/core';
 import { CacheStores, openSqlite, SqliteEntryStore, SqliteVectorStore } from '@llm-cache/storage';
 import { S3ObjectStore } from '@llm-cache/storage/distributed';
-import { cacheEntry, s3Bucket, s3Options, s3Store } from './helpers.ts';
+import { cacheEntry } from '@llm-cache/testing';
+import { s3Bucket, s3Options, s3Store } from './helpers.ts';
 
 test('put, get and delete; a missing key reads as null', async (t) => {
   const store = await s3Store(t);

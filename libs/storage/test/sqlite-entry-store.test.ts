@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { openSqlite, SqliteEntryStore } from '@llm-cache/storage';
-import { cacheEntry } from './helpers.ts';
+import { cacheEntry } from '@llm-cache/testing';
 
 const entry = cacheEntry;
 

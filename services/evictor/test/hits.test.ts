@@ -6,33 +6,12 @@ import { startEvictor } from '@llm-cache/evictor';
 import { CacheStores, openSqlite, sqliteCacheStores } from '@llm-cache/storage';
 import { MongoEntryStore } from '@llm-cache/storage/distributed';
 import { createLogger, Metrics } from '@llm-cache/telemetry';
-import { dropMongoDatabase, requireServer, STACK, uniqueName } from '@llm-cache/testing';
+import { cacheEntry, onFreshMongoDatabase } from '@llm-cache/testing';
 
 test('hits delivered many at once are all counted, on a MongoDB-compatible store (FerretDB of the stack)', async (t) => {
-  await requireServer('MongoDB (FerretDB)', STACK.mongoUrl);
-  const database = uniqueName('llmcache_test_');
-  const entries = await MongoEntryStore.create({ url: STACK.mongoUrl, database });
-  t.after(async () => {
-    await entries.close();
-    await dropMongoDatabase(database);
-  });
+  const entries = await onFreshMongoDatabase(t, (options) => MongoEntryStore.create(options));
   const scope = { scopeKey: 's', tenant: 't', namespace: 'ns', model: 'm', paramsHash: 'p', contextHash: '' };
-  for (const id of ['popular', 'other']) {
-    await entries.upsert({
-      id,
-      ...scope,
-      prompt: id,
-      response: 'answer',
-      responseRef: null,
-      responseBytes: 6,
-      tags: [],
-      createdAt: 1000,
-      expiresAt: null,
-      hitCount: 0,
-      lastHitAt: null,
-      embeddingModel: 'e',
-    });
-  }
+  for (const id of ['popular', 'other']) await entries.upsert(cacheEntry(id, scope));
   const bus = new MemoryBus();
   const db = openSqlite(':memory:');
   const local = sqliteCacheStores(db, '/nonexistent');
